@@ -1,0 +1,179 @@
+"""The one settings class: environment variables or `.env`, validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot run with; the message names the setting."""
+
+
+def _host_port(value: str, name: str) -> str:
+    if not value:
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{name}: expected HOST:PORT such as 127.0.0.1:8025, got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Slack's own names are kept; ours start with DSR_."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field("sqlite:///./var/dsr.db", alias="DSR_DATABASE_URL")
+    db_auto_upgrade: bool = Field(False, alias="DSR_DB_AUTO_UPGRADE")
+    var_dir: Path = Field(Path("./var"), alias="DSR_VAR_DIR")
+    mailbox_addresses: str = Field("secretariaat@proambt.nl", alias="DSR_MAILBOX_ADDRESSES")
+    from_address: str = Field("", alias="DSR_FROM_ADDRESS")
+    secretariat_address: str = Field("", alias="DSR_SECRETARIAT_ADDRESS")
+    smtp_listen: str = Field("127.0.0.1:8025", alias="DSR_SMTP_LISTEN")
+    max_message_bytes: int = Field(25_000_000, alias="DSR_MAX_MESSAGE_BYTES", gt=0)
+    max_attachment_bytes: int = Field(10_000_000, alias="DSR_MAX_ATTACHMENT_BYTES", gt=0)
+    max_auto_replies_per_day: int = Field(5, alias="DSR_MAX_AUTO_REPLIES_PER_DAY", ge=0)
+    imap_url: str = Field("", alias="DSR_IMAP_URL")
+    imap_password: str = Field("", alias="DSR_IMAP_PASSWORD")
+    imap_move_to: str = Field("", alias="DSR_IMAP_MOVE_TO")
+    imap_poll_seconds: float = Field(60.0, alias="DSR_IMAP_POLL_SECONDS", gt=0)
+    smtp_relay: str = Field("", alias="DSR_SMTP_RELAY")
+    smtp_user: str = Field("", alias="DSR_SMTP_USER")
+    smtp_password: str = Field("", alias="DSR_SMTP_PASSWORD")
+    outbox_dir: Path = Field(Path("./var/outbox"), alias="DSR_OUTBOX_DIR")
+    timezone: str = Field("Europe/Amsterdam", alias="DSR_TIMEZONE")
+    holiday_profile: Literal["strict", "atw"] = Field("strict", alias="DSR_HOLIDAY_PROFILE")
+    identity_clock: Literal["no_wait", "edpb"] = Field("no_wait", alias="DSR_IDENTITY_CLOCK")
+    triage_threshold: float = Field(0.6, alias="DSR_TRIAGE_THRESHOLD", ge=0.0, le=1.0)
+    otp_max_attempts: int = Field(5, alias="DSR_OTP_MAX_ATTEMPTS", ge=1)
+    otp_ttl_hours: int = Field(24, alias="DSR_OTP_TTL_HOURS", ge=1)
+    identity_give_up_days: int = Field(14, alias="DSR_IDENTITY_GIVE_UP_DAYS", ge=1)
+    trusted_authserv_id: str = Field("", alias="DSR_TRUSTED_AUTHSERV_ID")
+    scheduler_interval_seconds: float = Field(300.0, alias="DSR_SCHEDULER_INTERVAL_SECONDS", gt=0)
+    slack_bot_token: str = Field("", alias="SLACK_BOT_TOKEN")
+    slack_app_token: str = Field("", alias="SLACK_APP_TOKEN")
+    slack_signing_secret: str = Field("", alias="SLACK_SIGNING_SECRET")
+    slack_http_listen: str = Field("127.0.0.1:3000", alias="DSR_SLACK_HTTP_LISTEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="DSR_SLACK_API_URL")
+    slack_channel: str = Field("", alias="DSR_SLACK_CHANNEL")
+    slack_allowed_usergroup: str = Field("", alias="DSR_SLACK_ALLOWED_USERGROUP")
+    slack_show_body: bool = Field(False, alias="DSR_SLACK_SHOW_BODY")
+    encryption_key: str = Field("", alias="DSR_ENCRYPTION_KEY")
+    retention_days: int = Field(730, alias="DSR_RETENTION_DAYS", ge=1)
+    log_format: Literal["text", "json"] = Field("text", alias="DSR_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="DSR_LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith(("postgres://", "postgresql://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            scheme = value.split("://", 1)[0] if "://" in value else value
+            raise ValueError(
+                f"DSR_DATABASE_URL: unsupported scheme {scheme!r}; "
+                "use sqlite:/// or postgresql+psycopg://"
+            )
+        return value
+
+    @field_validator("smtp_listen")
+    @classmethod
+    def _smtp_listen(cls, value: str) -> str:
+        return _host_port(value.strip(), "DSR_SMTP_LISTEN")
+
+    @field_validator("slack_http_listen")
+    @classmethod
+    def _slack_listen(cls, value: str) -> str:
+        return _host_port(value.strip(), "DSR_SLACK_HTTP_LISTEN")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"DSR_TIMEZONE: unknown time zone {value!r}; use an IANA name "
+                "such as Europe/Amsterdam"
+            ) from None
+        return value
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url(cls, value: str) -> str:
+        if value and not value.startswith(("imaps://", "imap://")):
+            raise ValueError(
+                "DSR_IMAP_URL: use imaps://user@host:993/INBOX or imap://user@host:143/INBOX"
+            )
+        return value
+
+    @field_validator("smtp_relay")
+    @classmethod
+    def _smtp_relay(cls, value: str) -> str:
+        if value and not value.startswith(("smtps://", "smtp://")):
+            raise ValueError("DSR_SMTP_RELAY: use smtps://host:465 or smtp://host:587")
+        return value
+
+    @model_validator(mode="after")
+    def _addresses(self) -> Settings:
+        if not self.mailboxes:
+            raise ValueError("DSR_MAILBOX_ADDRESSES: give at least one address")
+        for address in (*self.mailboxes, self.from_address, self.secretariat_address):
+            if address and "@" not in address:
+                raise ValueError(f"mail address {address!r} has no @; check DSR_* addresses")
+        if self.slack_bot_token and not self.slack_app_token and not self.slack_signing_secret:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET: required in HTTP mode (SLACK_BOT_TOKEN set, "
+                "no SLACK_APP_TOKEN)"
+            )
+        return self
+
+    @property
+    def mailboxes(self) -> tuple[str, ...]:
+        parts = (a.strip().lower() for a in self.mailbox_addresses.split(","))
+        return tuple(a for a in parts if a)
+
+    @property
+    def sender_address(self) -> str:
+        return self.from_address or self.mailboxes[0]
+
+    @property
+    def alert_address(self) -> str:
+        return self.secretariat_address or self.mailboxes[0]
+
+    @property
+    def own_domain(self) -> str:
+        return self.sender_address.rpartition("@")[2]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings once at the edge; a bad value becomes one readable SettingsError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            name = ".".join(str(p) for p in error["loc"])
+            lines.append(
+                message if message.startswith(("DSR_", "SLACK_")) else f"{name}: {message}"
+            )
+        raise SettingsError("; ".join(lines)) from None

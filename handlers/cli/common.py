@@ -1,0 +1,47 @@
+"""Small things every command needs: settings, the desk, JSON output, the actor."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from bot.desk import Desk
+from bot.settings import Settings, load_settings
+from handlers.runtime import build_desk
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def desk() -> Desk:
+    return build_desk(load_settings())
+
+
+def actor() -> str:
+    """CLI actions are recorded with the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"dsr: {message}", file=sys.stderr)
+    return code
+
+
+def parse_moment(value: str) -> datetime:
+    """ISO 8601 with an offset; a bare date or naive time is refused (ambiguous)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{value!r} has no UTC offset; add one, e.g. {value}+01:00 or {value}Z")
+    return moment

@@ -1,0 +1,20 @@
+"""Which subsystems `dsr serve` runs for the given settings, and why the others are off."""
+
+from __future__ import annotations
+
+from bot.desk import Desk
+from handlers.service import Note, Plan, Skipped, scheduler
+
+
+def plan_for(desk: Desk) -> Plan:
+    settings = desk.settings
+    plan: Plan = []
+    backend = "sqlite" if settings.is_sqlite else "postgresql"
+    plan.append(Skipped("database", f"{backend} ready; nothing to run"))
+    plan.append(Skipped("smtp", "listener not built yet"))
+    plan.append(Skipped("imap", "no DSR_IMAP_URL" if not settings.imap_url else "not built yet"))
+    plan.append(
+        Skipped("slack", "no SLACK_BOT_TOKEN" if not settings.slack_bot_token else "not built yet")
+    )
+    plan.append(scheduler(desk, []))
+    return plan

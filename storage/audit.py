@@ -1,0 +1,105 @@
+"""The audit trail: append-only rows chained by SHA-256 (each row hashes the previous one)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from storage.models import AuditEvent
+
+GENESIS = "0" * 64
+_CHAIN_LOCK = 0x44535201  # PostgreSQL advisory lock id serialising appends to the chain
+
+
+def _digest(prev_hash: str, event: AuditEvent) -> str:
+    body = json.dumps(
+        {
+            "prev": prev_hash,
+            "at": event.at.isoformat(),
+            "actor": event.actor,
+            "action": event.action,
+            "case_id": event.case_id,
+            "reference": event.reference,
+            "details": event.details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append_event(
+    *,
+    session: Session,
+    at: datetime,
+    actor: str,
+    action: str,
+    case_id: int | None = None,
+    reference: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one event in the caller's transaction (it commits together with the change)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1))
+    prev_hash = last.first() or GENESIS
+    event = AuditEvent(
+        at=at,
+        actor=actor,
+        action=action,
+        case_id=case_id,
+        reference=reference,
+        details=details or {},
+        prev_hash=prev_hash,
+        hash="",
+    )
+    event.hash = _digest(prev_hash, event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    at: datetime
+    problem: str
+
+
+def iter_events(*, session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.id) > last_id)
+            .order_by(col(AuditEvent.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id or last_id
+
+
+def verify_chain(*, session: Session) -> tuple[int, ChainBreak | None]:
+    """Walk the chain; return how many rows were checked and the first that does not match."""
+    expected_prev = GENESIS
+    count = 0
+    for event in iter_events(session=session):
+        count += 1
+        event_id = event.id or 0
+        if event.prev_hash != expected_prev:
+            return count, ChainBreak(event_id, event.at, "previous hash does not match")
+        if _digest(event.prev_hash, event) != event.hash:
+            return count, ChainBreak(event_id, event.at, "row content does not match its hash")
+        expected_prev = event.hash
+    return count, None

@@ -1,0 +1,119 @@
+"""The tables. Personal content lives in `Message.raw` and a few text columns that the
+encryption-at-rest work wraps through `storage.sealing`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """Last case number handed out per year; bumped with one UPDATE ... RETURNING."""
+
+    __tablename__ = "reference_counter"
+    year: int = Field(primary_key=True)
+    last_number: int = 0
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "dsr_case"
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True, max_length=32)
+    state: str = Field(index=True, max_length=32)
+    category: str = Field(max_length=32)
+    also: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    confidence: float = 0.0
+    needs_triage: bool = False
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="nl", max_length=2)
+    requester: str = Field(max_length=320)
+    requester_key: str = Field(default="", index=True, max_length=128)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due: date = Field(index=True)
+    extended_due: date | None = None
+    extension_reason: str | None = None
+    verified_at: datetime | None = _utc_column(nullable=True)
+    assignee: str | None = Field(default=None, max_length=64)
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    outcome_note: str | None = None
+    closed_at: datetime | None = _utc_column(nullable=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    version: int = 1
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+
+
+class Message(SQLModel, table=True):
+    """One mail, inbound or outbound, stored once (Message-ID, else content hash)."""
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("direction", "dedupe_key", name="uq_message_dedupe"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="dsr_case.id", index=True)
+    direction: str = Field(max_length=8)
+    dedupe_key: str = Field(max_length=998)
+    message_id: str | None = Field(default=None, index=True, max_length=998)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    subject: str = ""
+    sender: str = Field(default="", max_length=320)
+    size: int = 0
+    action: str = Field(default="", max_length=16)
+    reason: str = ""
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only; each row carries the hash of the previous one."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    case_id: int | None = Field(default=None, foreign_key="dsr_case.id", index=True)
+    reference: str | None = Field(default=None, max_length=32)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class OutboxItem(SQLModel, table=True):
+    """A mail or Slack call committed with the change that caused it, delivered later."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    kind: str = Field(max_length=64)
+    dedupe_key: str = Field(unique=True, max_length=255)
+    case_id: int | None = Field(default=None, foreign_key="dsr_case.id", index=True)
+    recipient: str = Field(default="", max_length=320)
+    message_id: str | None = Field(default=None, index=True, max_length=998)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    claimed_until: datetime | None = _utc_column(nullable=True)
+    sent_at: datetime | None = _utc_column(nullable=True)
+    last_error: str = ""
+
+
+class ImapCursor(SQLModel, table=True):
+    """Where the IMAP poller stands in one mailbox folder."""
+
+    __tablename__ = "imap_cursor"
+    mailbox: str = Field(primary_key=True, max_length=255)
+    uidvalidity: int
+    last_uid: int = 0

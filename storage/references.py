@@ -1,0 +1,40 @@
+"""Case references `DSR-<year>-<number>`, allocated without races on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+REFERENCE_PREFIX = "DSR"
+
+
+def format_reference(year: int, number: int) -> str:
+    return f"{REFERENCE_PREFIX}-{year}-{number:04d}"
+
+
+def allocate_reference(*, session: Session, year: int) -> str:
+    """Bump the year's counter in the caller's transaction.
+
+    The UPDATE takes a row lock on PostgreSQL (and the write lock on SQLite), so concurrent
+    transactions queue here and each gets its own number; a rolled-back case leaves a gap,
+    never a duplicate.
+    """
+    session.connection().execute(
+        text(
+            "INSERT INTO reference_counter (year, last_number) VALUES (:y, 0) "
+            "ON CONFLICT (year) DO NOTHING"
+        ),
+        {"y": year},
+    )
+    number = (
+        session.connection()
+        .execute(
+            text(
+                "UPDATE reference_counter SET last_number = last_number + 1 "
+                "WHERE year = :y RETURNING last_number"
+            ),
+            {"y": year},
+        )
+        .scalar_one()
+    )
+    return format_reference(year, int(number))

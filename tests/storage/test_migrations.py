@@ -1,0 +1,31 @@
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlmodel import SQLModel
+
+from storage.migrate import current_revision, head_revision, is_up_to_date, upgrade
+from storage.engine import make_engine
+
+
+def test_upgrade_reaches_head_and_creates_every_table(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+    tables = set(inspect(engine).get_table_names())
+    assert {"dsr_case", "message", "audit_event", "outbox", "reference_counter"} <= tables
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert diff == []
+
+
+def test_upgrade_twice_is_harmless(engine: Engine) -> None:
+    upgrade(engine)
+    assert is_up_to_date(engine)
+
+
+def test_fresh_database_is_not_up_to_date(db_url: str) -> None:
+    fresh = make_engine(db_url)
+    assert not is_up_to_date(fresh)
+    fresh.dispose()
