@@ -10,7 +10,7 @@ def plan_for(desk: Desk) -> Plan:
     settings = desk.settings
     plan: Plan = []
     backend = "sqlite" if settings.is_sqlite else "postgresql"
-    plan.append(Skipped("database", f"{backend} ready; nothing to run"))
+    plan.append(Note("database", f"{backend}, migrations current"))
     plan.append(Skipped("smtp", "listener not built yet"))
     plan.append(Skipped("imap", "no DSR_IMAP_URL" if not settings.imap_url else "not built yet"))
     plan.append(

@@ -3,8 +3,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-from storage.migrate import current_revision, head_revision, is_up_to_date, upgrade
 from storage.engine import make_engine
+from storage.migrate import current_revision, head_revision, is_up_to_date, upgrade
 
 
 def test_upgrade_reaches_head_and_creates_every_table(engine: Engine) -> None:
