@@ -1,0 +1,158 @@
+"""The `dsr` command line, run in-process through its real argument parser."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.desk import Desk
+from handlers.cli import main
+from tests.factories import make_settings, new_case
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> str:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DSR_DATABASE_URL", db_url)
+    monkeypatch.setenv("DSR_DB_AUTO_UPGRADE", "true")
+    return db_url
+
+
+def test_deadline_json_follows_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    # 31 Jan -> 28 Feb 2026 (no 31 Feb), a Saturday -> Monday 2 March.
+    # Extended: earlier of 30 Apr (receipt + 3 months) and 28 Apr (28 Feb + 2) -> 28 Apr.
+    code, out, _ = run_cli(
+        ["deadline", "--received", "2026-01-31T10:00:00+01:00", "--json"], capsys
+    )
+    assert code == 0
+    assert json.loads(out) == {
+        "received": "2026-01-31T10:00:00+01:00",
+        "due": "2026-03-02",
+        "extended_due": "2026-04-28",
+    }
+
+
+def test_deadline_of_a_receipt_given_in_utc_uses_the_amsterdam_date(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 2026-03-31 22:30Z is 1 April 00:30 CEST: due 1 May 2026 (Friday, a working day).
+    code, out, _ = run_cli(["deadline", "--received", "2026-03-31T22:30:00Z", "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0
+    assert result["received"] == "2026-04-01T00:30:00+02:00"
+    assert result["due"] == "2026-05-01"
+
+
+def test_deadline_refuses_a_time_without_offset(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["deadline", "--received", "2026-03-01T10:00:00", "--json"], capsys)
+    assert code == 2
+    assert "no UTC offset" in err
+
+
+def test_bad_setting_stops_with_the_setting_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DSR_DATABASE_URL", "mysql://root@localhost/dsr")
+    code, _, err = run_cli(["cases", "list", "--json"], capsys)
+    assert code == 78
+    assert "DSR_DATABASE_URL: unsupported scheme 'mysql'; use sqlite:/// or postgresql" in err
+
+
+def test_cases_list_and_show_print_contract_json(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk_ = _desk(env, tmp_path)
+    case = new_case(desk_, requester="jan.jansen@example.nl")
+    code, out, _ = run_cli(["cases", "list", "--json"], capsys)
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 1
+    expected_keys = {
+        "reference",
+        "state",
+        "category",
+        "also",
+        "language",
+        "requester",
+        "received_at",
+        "due",
+        "extended_due",
+        "verified",
+        "assignee",
+    }
+    assert expected_keys <= rows[0].keys()
+    assert rows[0]["requester"] == "j***@example.nl"
+    code, out, _ = run_cli(["cases", "show", case.reference, "--json"], capsys)
+    detail = json.loads(out)
+    assert detail["reference"] == case.reference
+    assert [e["action"] for e in detail["events"]] == ["case_opened"]
+    assert "messages" in detail
+
+
+def test_cases_actions_record_the_os_user(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = new_case(_desk(env, tmp_path))
+    code, _, _ = run_cli(["cases", "verify", case.reference, "--note", "ID at desk"], capsys)
+    assert code == 0
+    code, out, _ = run_cli(["cases", "show", case.reference, "--json"], capsys)
+    events = json.loads(out)["events"]
+    assert events[-1]["action"] == "verified"
+    assert events[-1]["actor"].startswith("cli:")
+
+
+def test_unknown_reference_is_a_clear_error(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["cases", "assign", "DSR-2026-0099", "anna"], capsys)
+    assert code == 1
+    assert "unknown case DSR-2026-0099" in err
+
+
+def test_missing_arguments_give_usage(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["cases", "close", "DSR-2026-0001", "done"], capsys)
+    assert code == 2
+    assert "--note" in err
+
+
+def _desk(url: str, tmp_path: Path) -> Desk:
+    from storage.engine import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    return Desk(settings=make_settings(url, tmp_path), engine=engine)
+
+
+def test_serve_starts_logs_each_subsystem_and_stops_on_sigterm(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DSR_", "SLACK_"))}
+    environment["DSR_SMTP_LISTEN"] = "127.0.0.1:0"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handlers.cli", "serve"],
+        cwd=tmp_path,
+        env={**environment, "PYTHONPATH": str(Path.cwd())},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "scheduler: on" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    remaining = process.communicate(timeout=5)[1]
+    log = "".join(seen) + remaining
+    assert process.returncode == 0
+    assert "slack: off (no SLACK_BOT_TOKEN)" in log
+    assert "database: sqlite" in log
+    assert "stopped" in log
+    assert (tmp_path / "var" / "dsr.db").exists()
