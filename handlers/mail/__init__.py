@@ -1,0 +1,1 @@
+"""Inbound mail edges: IMAP poller, SMTP/LMTP listener, pipe."""
