@@ -117,3 +117,58 @@ class ImapCursor(SQLModel, table=True):
     mailbox: str = Field(primary_key=True, max_length=255)
     uidvalidity: int
     last_uid: int = 0
+
+
+class AppSecret(SQLModel, table=True):
+    """Per-installation secrets shared by every instance (e.g. the loop-header token)."""
+
+    __tablename__ = "app_secret"
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)
+
+
+class KnownPerson(SQLModel, table=True):
+    """The register of people the firm holds data on (imported by `dsr subjects import`)."""
+
+    __tablename__ = "known_person"
+    id: int | None = Field(default=None, primary_key=True)
+    email_key: str = Field(unique=True, index=True, max_length=320)
+    email: str = Field(max_length=320)
+    name: str = ""
+    employee_number: str | None = Field(default=None, max_length=64)
+    organisation: str = ""
+    date_of_birth: date | None = None
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IdentityCheck(SQLModel, table=True):
+    """The one-time-code state of a case; the secret is sealed, codes are never stored."""
+
+    __tablename__ = "identity_check"
+    case_id: int = Field(foreign_key="dsr_case.id", primary_key=True)
+    secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sent_to: str = Field(max_length=320)
+    issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    issues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    wrong_attempts: int = 0
+    locked: bool = False
+
+
+class ReminderSent(SQLModel, table=True):
+    """One row per (case, reminder step, due date): the exactly-once record of reminders."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("case_id", "step", "due", name="uq_reminder_step"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dsr_case.id", index=True)
+    step: str = Field(max_length=32)
+    due: date
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SlackReceipt(SQLModel, table=True):
+    """Slack deliveries already acted on (retries with X-Slack-Retry-Num never act twice)."""
+
+    __tablename__ = "slack_receipt"
+    key: str = Field(primary_key=True, max_length=255)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

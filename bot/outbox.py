@@ -1,0 +1,155 @@
+"""Putting mail and Slack posts into the stored outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.compose import compose
+from bot.desk import Desk
+from bot.templates import render_mail
+from storage.audit import append_event
+from storage.models import Case, Message, OutboxItem
+from storage.outbox import add_item, count_recent_automatic
+from storage.secrets import get_or_create_secret
+
+logger = logging.getLogger("dsr.outbox")
+
+# Mails that disclose or change personal data: never queued for an unverified case.
+OUTCOME_TEMPLATES = frozenset({"outcome_done"})
+
+
+class UnverifiedDisclosure(PermissionError):
+    """An outcome mail was asked for a case whose requester has not been verified."""
+
+
+def loop_token(session: Session) -> str:
+    return get_or_create_secret(session=session, name="loop_token")
+
+
+def queue_mail(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    template: str,
+    to: str,
+    now: datetime,
+    context: dict[str, Any],
+    dedupe_key: str,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    automatic: bool = True,
+) -> OutboxItem | None:
+    """Render, store and queue one mail about a case; None when held back or already queued."""
+    if template in OUTCOME_TEMPLATES and case.verified_at is None:
+        raise UnverifiedDisclosure(
+            f"case {case.reference} is not verified; no outcome mail may leave before "
+            "the requester's identity is confirmed"
+        )
+    settings = desk.settings
+    if automatic and _over_daily_limit(desk, session=session, to=to, now=now):
+        append_event(
+            session=session,
+            at=now,
+            actor="system",
+            action="auto_reply_held_back",
+            case_id=case.id,
+            reference=case.reference,
+            details={"template": template},
+        )
+        logger.warning("case=%s automatic mail held back: daily limit per address", case.reference)
+        return None
+    rendered = render_mail(
+        template, language=case.language, context={"reference": case.reference, **context}
+    )
+    mail = compose(
+        rendered,
+        sender=settings.sender_address,
+        to=to,
+        now=now,
+        own_domain=settings.own_domain,
+        loop_token=loop_token(session),
+        language=case.language,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+    )
+    raw = mail.as_bytes()
+    item = add_item(
+        session=session,
+        item=OutboxItem(
+            channel="mail",
+            kind=("auto." if automatic else "") + template,
+            dedupe_key=dedupe_key,
+            case_id=case.id,
+            recipient=to,
+            message_id=mail["Message-ID"],
+            payload=desk.sealer.seal(raw),
+            created_at=now,
+            next_attempt_at=now,
+        ),
+    )
+    if item is None:
+        return None
+    session.add(
+        Message(
+            case_id=case.id,
+            direction="out",
+            dedupe_key=mail["Message-ID"],
+            message_id=mail["Message-ID"],
+            at=now,
+            subject=rendered.subject,
+            sender=settings.sender_address,
+            size=len(raw),
+            action="queued",
+            raw=desk.sealer.seal(raw),
+        )
+    )
+    append_event(
+        session=session,
+        at=now,
+        actor="system",
+        action="mail_queued",
+        case_id=case.id,
+        reference=case.reference,
+        details={"template": template},
+    )
+    return item
+
+
+def _over_daily_limit(desk: Desk, *, session: Session, to: str, now: datetime) -> bool:
+    recent = count_recent_automatic(session=session, recipient=to, since=now - timedelta(days=1))
+    return recent >= desk.settings.max_auto_replies_per_day
+
+
+def queue_slack(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case | None,
+    kind: str,
+    dedupe_key: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+) -> OutboxItem | None:
+    """Queue a Slack call; the Slack worker renders from the case as it is when it sends."""
+    if not desk.settings.slack_bot_token:
+        return None
+    body = {"reference": case.reference if case else None, **(payload or {})}
+    return add_item(
+        session=session,
+        item=OutboxItem(
+            channel="slack",
+            kind=kind,
+            dedupe_key=dedupe_key,
+            case_id=case.id if case else None,
+            payload=json.dumps(body).encode(),
+            created_at=now,
+            next_attempt_at=now,
+        ),
+    )

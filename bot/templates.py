@@ -1,0 +1,45 @@
+"""Rendering mail from Jinja2 templates (pure): one text and one HTML file per mail per
+language under templates/<lang>/, subject in the text file's `subject` block."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+LANGUAGES = ("nl", "en")
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+@functools.cache
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_mail(name: str, *, language: str, context: dict[str, Any]) -> RenderedMail:
+    """Render `<language>/<name>.txt` and `.html`; Dutch when the language is unknown."""
+    lang = language if language in LANGUAGES else "nl"
+    env = environment()
+    text_template = env.get_template(f"{lang}/{name}.txt")
+    ctx = text_template.new_context(dict(context))
+    subject = "".join(text_template.blocks["subject"](ctx)).strip()
+    text = "".join(text_template.blocks["body"](ctx)).strip() + "\n"
+    html = env.get_template(f"{lang}/{name}.html").render(**context, subject=subject)
+    return RenderedMail(subject=" ".join(subject.split()), text=text, html=html)

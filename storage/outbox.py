@@ -1,0 +1,95 @@
+"""The stored outbox: rows are committed with the change that caused them, then claimed by
+workers. On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so instances never share a row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxItem
+
+PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
+
+
+def add_item(*, session: Session, item: OutboxItem) -> OutboxItem | None:
+    """Insert unless an item with the same dedupe key exists (then return None)."""
+    existing = session.exec(
+        select(OutboxItem.id).where(OutboxItem.dedupe_key == item.dedupe_key)
+    ).first()
+    if existing is not None:
+        return None
+    session.add(item)
+    session.flush()
+    return item
+
+
+def claim_due(
+    *, session: Session, channel: str, now: datetime, limit: int, lease: timedelta
+) -> Sequence[OutboxItem]:
+    """Take up to `limit` due rows for this worker for `lease`, oldest first.
+
+    A row whose lease ran out (its worker died mid-send) is due again; delivery of mail is
+    at-least-once at that point, and the receiving side dedupes on our Message-ID.
+    """
+    statement = (
+        select(OutboxItem)
+        .where(OutboxItem.channel == channel)
+        .where(col(OutboxItem.state).in_([PENDING, SENDING]))
+        .where(OutboxItem.next_attempt_at <= now)
+        .where(or_(col(OutboxItem.claimed_until).is_(None), col(OutboxItem.claimed_until) <= now))
+        .order_by(col(OutboxItem.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    items = session.exec(statement).all()
+    for item in items:
+        item.state, item.claimed_until = SENDING, now + lease
+        item.attempts += 1
+        session.add(item)
+    session.flush()
+    return items
+
+
+def mark_sent(*, session: Session, item_id: int, now: datetime) -> None:
+    item = session.get(OutboxItem, item_id)
+    if item is not None:
+        item.state, item.sent_at, item.claimed_until, item.last_error = SENT, now, None, ""
+        session.add(item)
+
+
+def mark_retry(*, session: Session, item_id: int, at: datetime, error: str) -> None:
+    item = session.get(OutboxItem, item_id)
+    if item is not None:
+        item.state, item.next_attempt_at, item.claimed_until = PENDING, at, None
+        item.last_error = error[:1000]
+        session.add(item)
+
+
+def mark_final(*, session: Session, item_id: int, state: str, error: str) -> None:
+    """`failed` (permanent error from the other side) or `dropped` (no longer wanted)."""
+    item = session.get(OutboxItem, item_id)
+    if item is not None:
+        item.state, item.claimed_until, item.last_error = state, None, error[:1000]
+        session.add(item)
+
+
+def count_recent_automatic(
+    *, session: Session, recipient: str, since: datetime
+) -> int:
+    statement = (
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(OutboxItem.channel == "mail")
+        .where(func.lower(OutboxItem.recipient) == recipient.lower())
+        .where(col(OutboxItem.kind).startswith("auto."))
+        .where(OutboxItem.created_at >= since)
+    )
+    return int(session.exec(statement).one())
+
+
+def find_by_message_id(*, session: Session, message_id: str) -> OutboxItem | None:
+    return session.exec(select(OutboxItem).where(OutboxItem.message_id == message_id)).first()
