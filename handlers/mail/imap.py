@@ -94,8 +94,8 @@ class ImapTarget:
 
     @property
     def mailbox_key(self) -> str:
-        """The cursor's key: one row per account and folder."""
-        return f"{self.user}@{self.host}:{self.port}/{self.folder}"
+        """The cursor's key: one row per account and folder, whichever port or TLS mode."""
+        return f"{self.user}@{self.host}/{self.folder}"
 
 
 def is_loopback(address: str) -> bool:
@@ -179,8 +179,8 @@ class ImapPoller:
                     await self._serve(wake_r)
                 except CONNECTION_ERRORS as exc:
                     logger.warning(
-                        "imap: connection failed (%s); retrying in %.0f s",
-                        type(exc).__name__,
+                        "imap: connection failed (%s); retrying in %.3g s",
+                        type(exc).__qualname__,
                         self._backoff,
                     )
                     await self._pause(self._backoff)
