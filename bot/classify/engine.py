@@ -19,6 +19,9 @@ _REPLY_PREFIX = re.compile(r"^\s*((re|antw|aw|sv|vs)\s*:\s*)+", re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*((fw|fwd|doorst)\s*:\s*)+", re.IGNORECASE)
 _ADDRESS = re.compile(r"<([^>]+)>")
 _MIN_REQUEST = 0.6
+_MIN_ALSO = 1.5
+_SINGULAR = frozenset({"ik", "mij", "me", "mijn", "mn", "i", "my", "mine", "i'm", "i'd", "i've"})
+_PLURAL = frozenset({"wij", "we", "ons", "onze", "our", "us", "ours"})
 _MAX_EVIDENCE = 6
 
 
@@ -62,11 +65,11 @@ def _evidence(hits: list[Hit], category: str) -> tuple[str, ...]:
 
 def _decide(hits: list[Hit], language: str, threshold: float) -> Classification:
     total = scores(hits)
+    other = scores(hits, weak_other=False).get("other", 0.0)
     requests = sorted(
         ((total[c], c) for c in REQUEST_CATEGORIES if total.get(c, 0.0) > 0), reverse=True
     )
-    other = total.get("other", 0.0)
-    signals = [h for h in hits if h.category in REQUEST_CATEGORIES and h.tier != "weak"]
+    signals = [h for h in hits if h.signal]
     if not requests or requests[0][0] < _MIN_REQUEST:
         guess = tuple(c for _, c in requests[:1]) if signals else ()
         confidence = 0.9 if not requests else max(0.3, 0.85 - requests[0][0])
@@ -83,7 +86,7 @@ def _decide(hits: list[Hit], language: str, threshold: float) -> Classification:
     best, category = requests[0]
     second = requests[1][0] if len(requests) > 1 else 0.0
     confidence = (1 - math.exp(-1.2 * best)) * best / (best + 0.4 * second + 0.4 * other)
-    also = tuple(c for s, c in requests[1:] if s >= max(0.9, 0.35 * best))
+    also = tuple(c for s, c in requests[1:] if s >= max(_MIN_ALSO, 0.35 * best))
     dampened = any(h.dampened and h.category == category for h in signals)
     return Classification(
         category=category,
@@ -113,5 +116,12 @@ def classify(
     reason = auto_reply_reason(view, _sender(view))
     if reason is not None:
         return Classification("other", 1.0, (), language, True, False, (reason,))
-    hits = find_hits(build_document(subject_lines, body), load_vocabulary())
+    body_words = " ".join(body).split()
+    vocabulary = load_vocabulary()
+    business = (
+        not _SINGULAR.intersection(body_words)
+        and bool(_PLURAL.intersection(body_words))
+        and any(vocabulary.dampeners.search(line) for line in body)
+    )
+    hits = find_hits(build_document(subject_lines, body), vocabulary, business=business)
     return _decide(hits, language, threshold)

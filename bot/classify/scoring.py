@@ -1,5 +1,6 @@
 """Find vocabulary phrases in a mail's sentences and weigh them in context."""
 
+import re
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from .vocabulary import Phrase, Vocabulary
 __all__ = ["Document", "Hit", "build_document", "find_hits", "scores"]
 
 _WINDOW = 6
+_PERSONAL = re.compile(r"(?<!\w)(mijn|mij|me|mn|my|mine|ik|i)(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Hit:
     text: str
     weight: float
     dampened: bool
+    signal: bool
+    subject: bool
     start: int
     end: int
 
@@ -67,36 +71,48 @@ def _context(doc: Document, index: int, vocab: Vocabulary) -> tuple[bool, bool]:
     return dampened, bool(vocab.past.search(line))
 
 
-def _hit(phrase: Phrase, doc: Document, start: int, end: int, vocab: Vocabulary) -> Hit | None:
+def _hit(
+    phrase: Phrase, doc: Document, span: tuple[int, int], vocab: Vocabulary, business: bool
+) -> Hit | None:
+    start, end = span
     index = bisect_right(doc.starts, start) - 1
     sentence, base = doc.lines[index], doc.starts[index]
     weights = vocab.weights
     weight = weights[phrase.tier]
-    dampened = False
+    dampened, signal = False, phrase.tier != "weak" and phrase.category != "other"
     if phrase.category != "other":
         if _negated(phrase, sentence, start - base, end - base, vocab):
             return None
         near_business, past = _context(doc, index, vocab)
         if past and phrase.category != "complaint":
             weight *= weights["past"]
-        if near_business and phrase.category != "complaint":
+        if (near_business or business) and phrase.category != "complaint":
+            # "verwijder de oude offerte": everyday sense, no request unless it is personal
             weight *= weights["dampened"]
             dampened = True
+            personal = bool(_PERSONAL.search(doc.text[start:end]))
+            signal = signal and (personal or not near_business)
         clause, opener = _clause_before(sentence, start - base, vocab)
         if vocab.contrast.search(" ".join([opener, *clause])):
             weight *= weights["contrast"]
         weight *= vocab.priority.get(phrase.category, 1.0)
     if index < doc.subject_lines:
         weight *= weights["subject"]
-    return Hit(phrase.category, phrase.tier, doc.text[start:end], weight, dampened, start, end)
+    text = doc.text[start:end]
+    subject = index < doc.subject_lines
+    return Hit(phrase.category, phrase.tier, text, weight, dampened, signal, subject, start, end)
 
 
-def find_hits(doc: Document, vocab: Vocabulary) -> list[Hit]:
-    """Every phrase found, weighed; overlapping finds of one category keep the heaviest."""
+def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> list[Hit]:
+    """Every phrase found, weighed; overlapping finds of one category keep the heaviest.
+
+    `business`: the mail speaks for an organisation ("wij", "ons", no "ik"), so request
+    phrases are read in their everyday sense and at most send the mail to triage.
+    """
     found: dict[str, list[Hit]] = defaultdict(list)
     for phrase in vocab.phrases:
         for match in phrase.regex.finditer(doc.text):
-            hit = _hit(phrase, doc, match.start(), match.end(), vocab)
+            hit = _hit(phrase, doc, match.span(), vocab, business)
             if hit is not None:
                 found[hit.category].append(hit)
     kept: list[Hit] = []
@@ -106,11 +122,25 @@ def find_hits(doc: Document, vocab: Vocabulary) -> list[Hit]:
             if all(hit.end <= c.start or hit.start >= c.end for c in chosen):
                 chosen.append(hit)
         kept.extend(chosen)
-    return kept
+    # a longer phrase of another kind that contains this one is the more specific reading
+    return [
+        h for h in kept
+        if not any(
+            g.category != h.category and g.start <= h.start and h.end <= g.end
+            and g.end - g.start > h.end - h.start
+            for g in kept
+        )
+    ]
 
 
-def scores(hits: list[Hit]) -> dict[str, float]:
-    total: dict[str, float] = defaultdict(float)
+def scores(hits: list[Hit], *, weak_other: bool = True) -> dict[str, float]:
+    """Score per category; the subject line adds little once the body has spoken."""
+    body: dict[str, float] = defaultdict(float)
+    subject: dict[str, float] = defaultdict(float)
     for hit in hits:
-        total[hit.category] += hit.weight
-    return dict(total)
+        if hit.category == "other" and hit.tier == "weak" and not weak_other:
+            continue
+        (subject if hit.subject else body)[hit.category] += hit.weight
+    return {
+        c: body[c] + subject[c] * (0.25 if body[c] else 1.0) for c in {*body, *subject}
+    }

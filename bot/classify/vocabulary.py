@@ -59,7 +59,7 @@ class Vocabulary:
 def compile_pattern(source: str) -> re.Pattern[str]:
     """Translate the README's pattern syntax (`word*`, ` ~ `) into a whole-word regex."""
     rx = " ".join(source.strip().lower().split())
-    rx = rx.replace(" ~ ", r" (?:[^\s]+ ){0,4}")
+    rx = rx.replace(" ~ ", r" (?:[^\s]+ ){0,5}")
     rx = re.sub(r"(?<=[\w\]])\*", r"\\w*", rx)
     return re.compile(r"(?<![\w-])(?:" + rx + r")(?![\w-])")
 
