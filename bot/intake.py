@@ -20,8 +20,11 @@ from bot.categories import plain_words
 from bot.classify import classify
 from bot.compose import LOOP_HEADER, message_id_domain
 from bot.desk import Desk
+from bot.identity import code_target, handle_reply, issue_code
+from bot.mail.authresults import auth_failures
 from bot.mail.machine import MachineVerdict, classify_sender
 from bot.mail.parse import ParsedMail, parse_message
+from bot.mail.quoting import split_reply
 from bot.outbox import loop_token, queue_mail, queue_slack
 from bot.states import CLOSED
 from bot.wording import long_date
@@ -244,8 +247,24 @@ def _reply(
         notes.append("from another address than the requester")
     if case.state in CLOSED:
         notes.append(f"the case is closed ({case.state}); nothing reopened")
+    identity = "not_awaiting"
+    if case.state not in CLOSED:
+        new_text = split_reply(mail.text).new
+        identity = handle_reply(
+            desk,
+            session=session,
+            case=case,
+            new_text=new_text,
+            now=now,
+            in_reply_to=mail.message_id,
+        )
     audit(
-        session, case, now=now, actor="requester", action="mail_received", details={"notes": notes}
+        session,
+        case,
+        now=now,
+        actor="requester",
+        action="mail_received",
+        details={"notes": notes, "identity": identity},
     )
     queue_slack(
         desk,
@@ -260,6 +279,8 @@ def _reply(
             "other_sender": "other_sender" in record.flags,
         },
     )
+    if identity not in {"not_awaiting", "no_code"}:
+        notes.append(f"identity: {identity}")
     reason = "reply to the case" + (": " + "; ".join(notes) if notes else "")
     return IntakeResult("threaded", case.reference, case.category, reason)
 
@@ -282,6 +303,12 @@ def _new_request(
     if found.category == "other" and not found.needs_triage:
         return IntakeResult("ignored", None, "other", "not a data-subject request; left for people")
     flags = [] if verdict.answer_to else ["no_reply_address"]
+    flags += [
+        f"auth_{failure}_failed"
+        for failure in auth_failures(
+            mail.authentication_results, trusted=desk.settings.trusted_authserv_id
+        )
+    ]
     requester = verdict.answer_to or mail.sender
     case = open_case(
         desk,
@@ -319,13 +346,19 @@ def _new_request(
 def _acknowledge(
     desk: Desk, session: Session, case: Case, mail: ParsedMail, *, to: str, now: datetime
 ) -> None:
+    """Acknowledge to the requester; the one-time code goes to the address on record."""
+    target = code_target(session=session, sender=to, sender_name=mail.sender_name)
+    if target.unknown:
+        _flag(case, "unknown_requester")
+    code = issue_code(desk, session=session, case=case, send_to=target.address, now=now)
     local = case.received_at.astimezone(desk.tz)
     context = {
-        "name": mail.sender_name,
+        "name": target.person.name if target.person and not target.elsewhere else "",
         "received": long_date(local.date(), case.language),
         "due": long_date(case.due, case.language),
         "kind_words": plain_words(case.category, case.language),
-        "code": None,
+        "code": None if target.elsewhere else code,
+        "code_elsewhere": target.elsewhere,
         "code_hours": desk.settings.otp_ttl_hours,
     }
     template = "ack_neutral" if case.needs_triage or case.category == "other" else "ack"
@@ -341,3 +374,15 @@ def _acknowledge(
         in_reply_to=mail.message_id,
         references=mail.references,
     )
+    if target.elsewhere:
+        _flag(case, "code_sent_to_record")
+        queue_mail(
+            desk,
+            session=session,
+            case=case,
+            template="identity_code",
+            to=target.address,
+            now=now,
+            dedupe_key=f"mail:identity_code:{case.id}:1",
+            context={"code": code, "code_hours": desk.settings.otp_ttl_hours},
+        )

@@ -1,0 +1,295 @@
+"""Confirming the requester's identity with a one-time code (GDPR art. 12(6)).
+
+The code is an HOTP (pyotp) of a per-case secret; the counter is the number of codes issued,
+so a fresh code retires the old one. Only the sealed secret is stored, never a code; codes never
+reach logs, Slack or the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from sqlmodel import Session
+
+from bot.cases import audit, mark_verified
+from bot.desk import Desk
+from bot.outbox import queue_mail, queue_slack
+from bot.privacy import normalise_address
+from bot.states import State
+from bot.wording import long_date
+from storage.models import Case, IdentityCheck, KnownPerson
+from storage.persons import find_by_email_key, find_by_name
+
+logger = logging.getLogger("dsr.identity")
+CODE = re.compile(r"(?<![\d.,])(\d{3})[ \t-]?(\d{3})(?![\d.,]?\d)")
+NEW_CODE = re.compile(r"\b(nieuwe|andere|new|another|fresh)\s+code\b", re.IGNORECASE)
+MAX_ISSUES_PER_DAY = 3
+
+
+def find_codes(new_text: str) -> list[str]:
+    """Six-digit codes in the new text of a reply, tolerant of `123 456` and `123-456`."""
+    return list(dict.fromkeys(a + b for a, b in CODE.findall(new_text)))
+
+
+def asks_for_new_code(new_text: str) -> bool:
+    return NEW_CODE.search(new_text) is not None
+
+
+def issues_within(issues: list[str], *, now: datetime, hours: int = 24) -> int:
+    since = now - timedelta(hours=hours)
+    return sum(1 for stamp in issues if datetime.fromisoformat(stamp) > since)
+
+
+@dataclass(frozen=True)
+class CodeTarget:
+    """Where the code goes, and whether the sender must be told it went elsewhere."""
+
+    address: str
+    person: KnownPerson | None
+    elsewhere: bool
+    unknown: bool
+
+
+def code_target(*, session: Session, sender: str, sender_name: str) -> CodeTarget:
+    """The address on record when we know the person (by address, else by unique name)."""
+    person = find_by_email_key(session=session, email_key=normalise_address(sender))
+    if person is None:
+        by_name = find_by_name(session=session, name=sender_name)
+        person = by_name[0] if len(by_name) == 1 else None
+    if person is None:
+        return CodeTarget(sender, None, elsewhere=False, unknown=True)
+    elsewhere = normalise_address(person.email) != normalise_address(sender)
+    return CodeTarget(person.email, person, elsewhere=elsewhere, unknown=False)
+
+
+def issue_code(desk: Desk, *, session: Session, case: Case, send_to: str, now: datetime) -> str:
+    """Create or advance the case's code; returns the code for the mail being composed."""
+    check = session.get(IdentityCheck, case.id)
+    if check is None:
+        check = IdentityCheck(
+            case_id=case.id or 0,
+            sent_to=send_to,
+            issued_at=now,
+            secret=desk.sealer.seal(pyotp.random_base32().encode()),
+        )
+    check.issues = [*check.issues, now.isoformat()]
+    check.issued_at, check.sent_to = now, send_to
+    session.add(check)
+    session.flush()
+    audit(
+        session,
+        case,
+        now=now,
+        actor="system",
+        action="code_issued",
+        details={"count": len(check.issues)},
+    )
+    return _hotp(desk, check).at(len(check.issues) - 1)
+
+
+def _hotp(desk: Desk, check: IdentityCheck) -> pyotp.HOTP:
+    return pyotp.HOTP(desk.sealer.open(check.secret).decode())
+
+
+def _code_valid(desk: Desk, check: IdentityCheck, code: str, *, now: datetime) -> bool | None:
+    """True right, False wrong, None right but expired."""
+    if not _hotp(desk, check).verify(code, len(check.issues) - 1):
+        return False
+    ttl = timedelta(hours=desk.settings.otp_ttl_hours)
+    return None if now - check.issued_at > ttl else True
+
+
+def handle_reply(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    new_text: str,
+    now: datetime,
+    in_reply_to: str | None,
+) -> str:
+    """Act on a requester's reply to a case awaiting identity; returns what happened."""
+    check = session.get(IdentityCheck, case.id)
+    if check is None or case.verified_at is not None or case.state != State.AWAITING_IDENTITY:
+        return "not_awaiting"
+    if check.locked:
+        return "locked"
+    codes = find_codes(new_text)
+    if not codes:
+        if asks_for_new_code(new_text):
+            return _fresh_code(
+                desk,
+                session=session,
+                case=case,
+                check=check,
+                now=now,
+                in_reply_to=in_reply_to,
+                why="asked",
+            )
+        return "no_code"
+    results = [_code_valid(desk, check, code, now=now) for code in codes]
+    if True in results:
+        return _verified(
+            desk, session=session, case=case, check=check, now=now, in_reply_to=in_reply_to
+        )
+    if None in results:
+        return _fresh_code(
+            desk,
+            session=session,
+            case=case,
+            check=check,
+            now=now,
+            in_reply_to=in_reply_to,
+            why="expired",
+        )
+    return _wrong(desk, session=session, case=case, check=check, now=now, in_reply_to=in_reply_to)
+
+
+def _context(desk: Desk, case: Case) -> dict[str, object]:
+    return {
+        "name": "",
+        "due": long_date(case.extended_due or case.due, case.language),
+        "code_hours": desk.settings.otp_ttl_hours,
+    }
+
+
+def _verified(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    check: IdentityCheck,
+    now: datetime,
+    in_reply_to: str | None,
+) -> str:
+    details = mark_verified(case, now=now)
+    case.version += 1
+    case.updated_at = now
+    session.add(case)
+    audit(
+        session,
+        case,
+        now=now,
+        actor="requester",
+        action="verified",
+        details={**details, "how": "code"},
+    )
+    queue_mail(
+        desk,
+        session=session,
+        case=case,
+        template="identity_confirmed",
+        to=check.sent_to,
+        now=now,
+        context=_context(desk, case),
+        dedupe_key=f"mail:identity_confirmed:{case.id}",
+        in_reply_to=in_reply_to,
+    )
+    queue_slack(
+        desk,
+        session=session,
+        case=case,
+        kind="thread_note",
+        now=now,
+        dedupe_key=f"slack:verified:{case.id}",
+        payload={"note": "verified"},
+    )
+    logger.info("case=%s identity verified by code", case.reference)
+    return "verified"
+
+
+def _wrong(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    check: IdentityCheck,
+    now: datetime,
+    in_reply_to: str | None,
+) -> str:
+    check.wrong_attempts += 1
+    limit = desk.settings.otp_max_attempts
+    audit(
+        session,
+        case,
+        now=now,
+        actor="requester",
+        action="code_wrong",
+        details={"attempts": check.wrong_attempts, "limit": limit},
+    )
+    if check.wrong_attempts < limit:
+        session.add(check)
+        return "wrong"
+    check.locked = True
+    session.add(check)
+    case.flags = sorted({*case.flags, "identity_locked"})
+    session.add(case)
+    audit(
+        session,
+        case,
+        now=now,
+        actor="system",
+        action="identity_locked",
+        details={"attempts": check.wrong_attempts},
+    )
+    queue_mail(
+        desk,
+        session=session,
+        case=case,
+        template="identity_locked",
+        to=check.sent_to,
+        now=now,
+        context=_context(desk, case),
+        in_reply_to=in_reply_to,
+        dedupe_key=f"mail:identity_locked:{case.id}",
+    )
+    queue_slack(
+        desk,
+        session=session,
+        case=case,
+        kind="thread_note",
+        now=now,
+        dedupe_key=f"slack:locked:{case.id}",
+        payload={"note": "identity_locked"},
+    )
+    logger.warning("case=%s identity self-service locked after wrong codes", case.reference)
+    return "locked"
+
+
+def _fresh_code(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    check: IdentityCheck,
+    now: datetime,
+    in_reply_to: str | None,
+    why: str,
+) -> str:
+    if issues_within(check.issues, now=now) >= MAX_ISSUES_PER_DAY:
+        audit(
+            session,
+            case,
+            now=now,
+            actor="system",
+            action="code_limit_reached",
+            details={"why": why},
+        )
+        return "code_limit"
+    code = issue_code(desk, session=session, case=case, send_to=check.sent_to, now=now)
+    queue_mail(
+        desk,
+        session=session,
+        case=case,
+        template="identity_code",
+        to=check.sent_to,
+        now=now,
+        context={**_context(desk, case), "code": code},
+        dedupe_key=f"mail:identity_code:{case.id}:{len(check.issues)}",
+        in_reply_to=in_reply_to,
+    )
+    return f"new_code_{why}"
