@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import grp
 import imaplib
 import ipaddress
 import os
@@ -173,6 +174,7 @@ def _configure(root: Path, *, tls: bool) -> DovecotServer:
             login_user=login_user,
             ssl="yes" if tls else "no",
         )
+        + ("" if os.geteuid() == 0 else _UNPRIVILEGED.format(group=grp.getgrgid(gid).gr_name))
     )
     return DovecotServer(
         imap_port=imap_port,
@@ -297,6 +299,36 @@ service imap-login {{
   inet_listener imaps {{
     address = 127.0.0.1
     port = {imaps_port}
+  }}
+}}
+"""
+
+# Unprivileged, Dovecot can neither chroot nor chown sockets to the stock `dovecot` group.
+_UNPRIVILEGED = """\
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+service stats {{
+  unix_listener stats-writer {{
+    group = {group}
+  }}
+}}
+service imap-hibernate {{
+  unix_listener imap-hibernate {{
+    group = {group}
+  }}
+}}
+service dict {{
+  unix_listener dict {{
+    group = {group}
+  }}
+}}
+service dict-async {{
+  unix_listener dict-async {{
+    group = {group}
   }}
 }}
 """
