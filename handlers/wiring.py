@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.desk import Desk
+from handlers.mail.delivery import outbox_worker
+from handlers.mail.smtp_listener import smtp_listener
 from handlers.service import Note, Plan, Skipped, scheduler
 
 
@@ -11,7 +13,11 @@ def plan_for(desk: Desk) -> Plan:
     plan: Plan = []
     backend = "sqlite" if settings.is_sqlite else "postgresql"
     plan.append(Note("database", f"{backend}, migrations current"))
-    plan.append(Skipped("smtp", "listener not built yet"))
+    if settings.smtp_listen:
+        plan.append(smtp_listener(desk))
+    else:
+        plan.append(Skipped("smtp", "DSR_SMTP_LISTEN is empty"))
+    plan.append(outbox_worker(desk))
     plan.append(Skipped("imap", "no DSR_IMAP_URL" if not settings.imap_url else "not built yet"))
     plan.append(
         Skipped("slack", "no SLACK_BOT_TOKEN" if not settings.slack_bot_token else "not built yet")

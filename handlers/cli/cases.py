@@ -107,6 +107,12 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    print_rows(rows)
+    return 0
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    """The terminal rendering of case summaries (also used by `dsr demo`)."""
     for row in rows:
         mark = "!" if row["overdue"] else " "
         print(
@@ -115,7 +121,6 @@ def run_list(args: argparse.Namespace) -> int:
             f"{row['assignee'] or '-'}"
         )
     print(f"{len(rows)} case(s)")
-    return 0
 
 
 def run_show(args: argparse.Namespace) -> int:

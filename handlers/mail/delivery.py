@@ -1,0 +1,307 @@
+"""Outbound mail: the outbox worker and its transports (an SMTP relay, or a Maildir).
+
+A row is claimed for a lease, handed to the transport, and marked sent right after the relay
+accepted it. Temporary failures (4xx, refused connections, timeouts) are retried with jittered
+exponential backoff for at least a day; a permanent refusal (5xx) fails the row with the
+server's answer. Logs carry outbox ids and case references only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import aiosmtplib
+from sqlmodel import col, select
+
+from bot.cases import audit
+from bot.desk import Desk
+from bot.settings import LOOPBACK_HOSTS, Settings
+from handlers.mail.maildir import write_maildir
+from handlers.runtime import utcnow
+from handlers.service import Subsystem
+from storage.models import Case, OutboxItem
+from storage.outbox import FAILED, claim_due, mark_final, mark_retry, mark_sent
+
+logger = logging.getLogger("dsr.delivery")
+
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=1)
+RETRY_FOR = timedelta(hours=24)
+LEASE = timedelta(minutes=10)
+WAKE_SECONDS = 5.0
+
+
+class TemporaryDeliveryError(Exception):
+    """Try again later: 4xx answer, refused connection, timeout, full disk."""
+
+
+class PermanentDeliveryError(Exception):
+    """The receiving side refused for good (5xx); the message is its answer."""
+
+
+class Transport(Protocol):
+    async def send(self, raw: bytes, *, sender: str, recipient: str) -> None: ...
+
+
+class MaildirTransport:
+    """Without a relay every mail becomes a file in DSR_OUTBOX_DIR (new/)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def describe(self) -> str:
+        return f"into the Maildir {self.root} (no DSR_SMTP_RELAY)"
+
+    async def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
+        try:
+            await asyncio.to_thread(write_maildir, self.root, raw, envelope_to=recipient)
+        except OSError as exc:
+            raise TemporaryDeliveryError(
+                f"cannot write to the outbox Maildir ({exc.strerror}); check DSR_OUTBOX_DIR"
+            ) from exc
+
+
+class SmtpRelay:
+    """`smtps://host:465` (implicit TLS) or `smtp://host:587` (STARTTLS when offered; in the
+    clear only to a loopback host). Logs in when a user is configured."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str = "",
+        password: str = "",
+        timeout: float = 60.0,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        self.implicit_tls = parts.scheme == "smtps"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if self.implicit_tls else 587)
+        self.user, self.password, self.timeout = user, password, timeout
+        self.tls_context = tls_context
+
+    def describe(self) -> str:
+        return f"through the relay {self.host}:{self.port}"
+
+    async def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.implicit_tls,
+            start_tls=False,
+            timeout=self.timeout,
+            tls_context=self.tls_context,
+        )
+        try:
+            await client.connect()
+            await self._secure(client)
+            if self.user:
+                await client.login(self.user, self.password)
+            await client.sendmail(sender, [recipient], raw)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise _from_response(exc.recipients[0].code, exc.recipients[0].message) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _from_response(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryError(f"relay unreachable: {type(exc).__name__}") from exc
+        finally:
+            if client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await client.quit()
+
+    async def _secure(self, client: aiosmtplib.SMTP) -> None:
+        if self.implicit_tls:
+            return
+        await client.ehlo()
+        if client.supports_extension("starttls"):
+            await client.starttls(tls_context=self.tls_context)
+        elif self.host.lower() not in LOOPBACK_HOSTS:
+            raise TemporaryDeliveryError(
+                f"relay {self.host} offers no STARTTLS; mail is sent in the clear only to a "
+                "loopback relay. Use smtps:// or a relay with STARTTLS in DSR_SMTP_RELAY"
+            )
+
+
+def _from_response(code: int, message: str) -> Exception:
+    answer = f"{code} {message}".strip()
+    if 400 <= code < 500:
+        return TemporaryDeliveryError(answer)
+    return PermanentDeliveryError(answer)
+
+
+def transport_for(settings: Settings) -> Transport:
+    if settings.smtp_relay:
+        return SmtpRelay(
+            settings.smtp_relay, user=settings.smtp_user, password=settings.smtp_password
+        )
+    return MaildirTransport(settings.outbox_dir)
+
+
+def retry_delay(attempt: int, *, jitter: float = 0.5) -> timedelta:
+    """1 min doubling to 1 h after the `attempt`-th failure, spread by +-10% (jitter in [0,1))."""
+    base = min(FIRST_RETRY * (1 << min(max(attempt - 1, 0), 20)), MAX_RETRY)
+    return base * (0.9 + 0.2 * jitter)
+
+
+def retried_for(attempts: int) -> timedelta:
+    """The time the unjittered schedule has spent on `attempts` tries."""
+    return sum((retry_delay(n) for n in range(1, attempts)), timedelta())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    payload: bytes
+    recipient: str
+    attempts: int
+    created_at: datetime
+    reference: str | None
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+@dataclass
+class OutboxWorker:
+    desk: Desk
+    transport: Transport
+    clock: Callable[[], datetime] = utcnow
+    jitter: Callable[[], float] = field(default_factory=lambda: secrets.SystemRandom().random)
+    batch: int = 20
+    lease: timedelta = LEASE
+
+    async def run_once(self) -> DeliveryReport:
+        """Deliver everything due now, batch by batch."""
+        report = DeliveryReport()
+        while claimed := await asyncio.to_thread(self._claim, self.clock()):
+            for item in claimed:
+                await self._deliver(item, report)
+            if len(claimed) < self.batch:
+                break
+        return report
+
+    def _claim(self, now: datetime) -> Sequence[Claimed]:
+        with self.desk.transaction() as session:
+            items = claim_due(
+                session=session, channel="mail", now=now, limit=self.batch, lease=self.lease
+            )
+            case_ids = {i.case_id for i in items if i.case_id is not None}
+            refs = dict(
+                session.exec(
+                    select(Case.id, Case.reference).where(col(Case.id).in_(case_ids))
+                ).all()
+            )
+            return [
+                Claimed(
+                    id=int(i.id or 0),
+                    payload=self.desk.sealer.open(i.payload),
+                    recipient=i.recipient,
+                    attempts=i.attempts,
+                    created_at=i.created_at,
+                    reference=refs.get(i.case_id) if i.case_id else None,
+                )
+                for i in items
+            ]
+
+    async def _deliver(self, item: Claimed, report: DeliveryReport) -> None:
+        sender = self.desk.settings.sender_address
+        try:
+            await self.transport.send(item.payload, sender=sender, recipient=item.recipient)
+        except PermanentDeliveryError as exc:
+            await asyncio.to_thread(self._fail, item, str(exc))
+            report.failed += 1
+        except TemporaryDeliveryError as exc:
+            await self._retry(item, str(exc), report)
+        except Exception as exc:
+            logger.exception("outbox=%s case=%s unexpected delivery error", item.id, item.reference)
+            await self._retry(item, f"unexpected error: {type(exc).__name__}", report)
+        else:
+            await asyncio.to_thread(self._sent, item)
+            report.sent += 1
+
+    def _sent(self, item: Claimed) -> None:
+        with self.desk.transaction() as session:
+            mark_sent(session=session, item_id=item.id, now=self.clock())
+        logger.info("outbox=%s case=%s sent", item.id, item.reference)
+
+    async def _retry(self, item: Claimed, error: str, report: DeliveryReport) -> None:
+        now = self.clock()
+        if now - item.created_at >= RETRY_FOR and retried_for(item.attempts) >= RETRY_FOR:
+            await asyncio.to_thread(
+                self._fail, item, f"gave up after {item.attempts} tries: {error}"
+            )
+            report.failed += 1
+            return
+        at = now + retry_delay(item.attempts, jitter=self.jitter())
+        await asyncio.to_thread(self._mark_retry, item, at, error)
+        report.retried += 1
+
+    def _mark_retry(self, item: Claimed, at: datetime, error: str) -> None:
+        with self.desk.transaction() as session:
+            mark_retry(session=session, item_id=item.id, at=at, error=error)
+        logger.warning(
+            "outbox=%s case=%s temporary failure, try %d; next at %s",
+            item.id,
+            item.reference,
+            item.attempts,
+            at.isoformat(timespec="seconds"),
+        )
+
+    def _fail(self, item: Claimed, error: str) -> None:
+        now = self.clock()
+        with self.desk.transaction() as session:
+            mark_final(session=session, item_id=item.id, state=FAILED, error=error)
+            row = session.get(OutboxItem, item.id)
+            case = session.get(Case, row.case_id) if row and row.case_id else None
+            if case is not None:
+                audit(
+                    session,
+                    case,
+                    now=now,
+                    actor="system",
+                    action="mail_failed",
+                    details={"outbox_id": item.id},
+                )
+                if "undeliverable" not in case.flags:
+                    case.flags = sorted({*case.flags, "undeliverable"})
+                    session.add(case)
+        logger.error("outbox=%s case=%s delivery failed for good", item.id, item.reference)
+
+
+def outbox_worker(
+    desk: Desk,
+    *,
+    transport: Transport | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    wake_seconds: float = WAKE_SECONDS,
+) -> Subsystem:
+    """`Subsystem("outbox")`: delivers due mail every few seconds until stop is set."""
+    worker = OutboxWorker(desk, transport or transport_for(desk.settings), clock=clock)
+    where = worker.transport.describe() if hasattr(worker.transport, "describe") else "custom"
+
+    async def run(stop: asyncio.Event) -> None:
+        logger.info("outbox: delivering mail %s", where)
+        while not stop.is_set():
+            try:
+                await worker.run_once()
+            except Exception:
+                logger.exception("outbox: a delivery round failed; trying again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wake_seconds)
+
+    return Subsystem("outbox", run)
