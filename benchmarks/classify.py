@@ -66,8 +66,16 @@ def load_corpus() -> list[Mail]:
             text, subject, headers = _read((CORPUS / row["file"]).read_bytes())
             also = tuple(x for x in row["also"].split(";") if x)
             mails.append(
-                Mail(row["file"], row["category"], also, row["language"], row["split"], text,
-                     subject, headers)
+                Mail(
+                    row["file"],
+                    row["category"],
+                    also,
+                    row["language"],
+                    row["split"],
+                    text,
+                    subject,
+                    headers,
+                )
             )
     return mails
 
@@ -83,9 +91,9 @@ def run(mails: list[Mail]) -> list[Outcome]:
 
 def request_as_other(outcomes: list[Outcome]) -> list[Outcome]:
     return [
-        o for o in outcomes
-        if o.mail.category != "other" and o.result.category == "other"
-        and not o.result.needs_triage
+        o
+        for o in outcomes
+        if o.mail.category != "other" and o.result.category == "other" and not o.result.needs_triage
     ]
 
 
@@ -128,8 +136,10 @@ def report(name: str, outcomes: list[Outcome], *, errors: bool) -> None:
     print(f"  language right:            {lang_right / len(outcomes):.3f}")
     print(f"  requests as other w/o triage: {len(leaked)} ({len(leaked) / len(outcomes):.3f})")
     print(f"  sent to triage:            {triage_share(outcomes):.3f}")
-    print(f"  time per mail: median {statistics.median(times):.2f} ms, "
-          f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:.2f} ms")
+    print(
+        f"  time per mail: median {statistics.median(times):.2f} ms, "
+        f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:.2f} ms"
+    )
     _per_category(outcomes)
     _confusion(outcomes)
     if errors:
@@ -137,9 +147,11 @@ def report(name: str, outcomes: list[Outcome], *, errors: bool) -> None:
             wrong = o.result.category != o.mail.category
             if wrong or o.result.needs_triage or set(o.result.also) != set(o.mail.also):
                 r = o.result
-                print(f"  {o.mail.file}: truth={o.mail.category}+{list(o.mail.also)} "
-                      f"said={r.category}+{list(r.also)} conf={r.confidence:.2f} "
-                      f"triage={r.needs_triage} evidence={list(r.evidence)}")
+                print(
+                    f"  {o.mail.file}: truth={o.mail.category}+{list(o.mail.also)} "
+                    f"said={r.category}+{list(r.also)} conf={r.confidence:.2f} "
+                    f"triage={r.needs_triage} evidence={list(r.evidence)}"
+                )
 
 
 def cold_start() -> float:
@@ -148,8 +160,9 @@ def cold_start() -> float:
         "classify(text='Kunt u mij alles sturen wat u over mij heeft?'); "
         "print(time.perf_counter() - t)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip())
 
 

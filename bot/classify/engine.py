@@ -41,6 +41,10 @@ class _Headers(Mapping[str, str]):
         return len(self._data)
 
 
+def _respell(line: str, spelling: Mapping[str, str]) -> str:
+    return " ".join(spelling.get(word, word) for word in line.split())
+
+
 def _sender(headers: Mapping[str, str]) -> str:
     value = headers.get("From", "")
     found = _ADDRESS.search(value)
@@ -57,9 +61,7 @@ def _subject(subject: str) -> list[str]:
 
 def _evidence(hits: list[Hit], category: str) -> tuple[str, ...]:
     chosen = sorted((h for h in hits if h.category == category), key=lambda h: -h.weight)
-    texts = dict.fromkeys(
-        f"{h.text} (everyday sense)" if h.dampened else h.text for h in chosen
-    )
+    texts = dict.fromkeys(f"{h.text} (everyday sense)" if h.dampened else h.text for h in chosen)
     return tuple(texts)[:_MAX_EVIDENCE]
 
 
@@ -70,6 +72,8 @@ def _decide(hits: list[Hit], language: str, threshold: float) -> Classification:
         ((total[c], c) for c in REQUEST_CATEGORIES if total.get(c, 0.0) > 0), reverse=True
     )
     signals = [h for h in hits if h.signal]
+    if not other and any(h.category in REQUEST_CATEGORIES and not h.dampened for h in hits):
+        signals = signals or [h for h in hits if h.category in REQUEST_CATEGORIES]
     if not requests or requests[0][0] < _MIN_REQUEST:
         guess = tuple(c for _, c in requests[:1]) if signals else ()
         confidence = 0.9 if not requests else max(0.3, 0.85 - requests[0][0])
@@ -108,8 +112,9 @@ def classify(
 ) -> Classification:
     """Classify one mail's new text (quotes, signatures and disclaimers set aside)."""
     view = _Headers(headers or {})
+    vocabulary = load_vocabulary()
     parts = split_reply(html_to_text(text))
-    body = sentences(parts.new)
+    body = [_respell(line, vocabulary.spelling) for line in sentences(parts.new)]
     subject_lines = _subject(subject)
     words = " ".join([*subject_lines, *body] or sentences(parts.quoted)).split()
     language = detect_language(words)
@@ -117,7 +122,6 @@ def classify(
     if reason is not None:
         return Classification("other", 1.0, (), language, True, False, (reason,))
     body_words = " ".join(body).split()
-    vocabulary = load_vocabulary()
     business = (
         not _SINGULAR.intersection(body_words)
         and bool(_PLURAL.intersection(body_words))

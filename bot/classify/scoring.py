@@ -10,7 +10,10 @@ from .vocabulary import Phrase, Vocabulary
 __all__ = ["Document", "Hit", "build_document", "find_hits", "scores"]
 
 _WINDOW = 6
-_PERSONAL = re.compile(r"(?<!\w)(mijn|mij|me|mn|my|mine|ik|i)(?!\w)")
+_PERSONAL = re.compile(
+    r"(?<!\w)(mijn|mij|me|mn|my|mine|ik|i"
+    r"|(ons|onze|our|us) (persoons)?(gegevens|data|personal data|information))(?!\w)"
+)
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,12 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
         kept.extend(chosen)
     # a longer phrase of another kind that contains this one is the more specific reading
     return [
-        h for h in kept
+        h
+        for h in kept
         if not any(
-            g.category != h.category and g.start <= h.start and h.end <= g.end
+            g.category != h.category
+            and g.start <= h.start
+            and h.end <= g.end
             and g.end - g.start > h.end - h.start
             for g in kept
         )
@@ -141,6 +147,4 @@ def scores(hits: list[Hit], *, weak_other: bool = True) -> dict[str, float]:
         if hit.category == "other" and hit.tier == "weak" and not weak_other:
             continue
         (subject if hit.subject else body)[hit.category] += hit.weight
-    return {
-        c: body[c] + subject[c] * (0.25 if body[c] else 1.0) for c in {*body, *subject}
-    }
+    return {c: body[c] + subject[c] * (0.25 if body[c] else 1.0) for c in {*body, *subject}}

@@ -10,7 +10,9 @@ __all__ = ["html_to_text", "normalise", "sentences"]
 _HTML_HINT = re.compile(r"<(html|body|div|p|br|span|table)\b", re.IGNORECASE)
 _BLOCK_TAGS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "table", "blockquote"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\s])|[!?]+|[;:]\s+|\s+-\s+")
-_ABBREVIATION = re.compile(r"\b(art|nr|mr|dhr|mevr|mw|bijv|ca|drs|ir|ing|st|jr|sr)\.", re.IGNORECASE)
+_ABBREVIATION = re.compile(
+    r"\b(art|nr|mr|dhr|mevr|mw|bijv|ca|drs|ir|ing|st|jr|sr)\.", re.IGNORECASE
+)
 _NOISE = re.compile(r"[^\w\s,'@-]+")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u2013": "-", "\u2014": "-"})
 

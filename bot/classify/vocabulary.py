@@ -6,6 +6,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 __all__ = [
     "CATEGORIES",
@@ -54,6 +55,7 @@ class Vocabulary:
     dampeners: re.Pattern[str]
     past: re.Pattern[str]
     function_words: Mapping[str, frozenset[str]]
+    spelling: Mapping[str, str]
 
 
 def compile_pattern(source: str) -> re.Pattern[str]:
@@ -87,7 +89,7 @@ def _read(name: str) -> dict[str, object]:
     return tomllib.loads((folder / name).read_text(encoding="utf-8"))
 
 
-def _cues(data: Mapping[str, object]) -> dict[str, dict[str, list[str]]]:
+def _cues(data: Mapping[str, object]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
@@ -110,4 +112,5 @@ def load_vocabulary() -> Vocabulary:
         dampeners=_alternation(cues["dampeners"]["words"]),
         past=re.compile("|".join(f"(?:{p})" for p in cues["past"]["cues"])),
         function_words={k: frozenset(v) for k, v in cues["language"].items()},
+        spelling={str(k): str(v) for k, v in cues.get("spelling", {}).items()},
     )

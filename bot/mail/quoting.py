@@ -105,7 +105,9 @@ def _find_cut(lines: list[str]) -> tuple[int, str]:
             return i, "header"
         if _QUOTE_INTRO.match(line):
             joined = " ".join(_fold(x) for x in lines[i : i + 2])
-            if len(joined) < 300 and _QUOTE_INTRO_END.search(joined):
+            if _QUOTE_INTRO_END.search(line) or (
+                len(joined) < 300 and _QUOTE_INTRO_END.search(joined)
+            ):
                 return i, "quote"
     return len(lines), ""
 
@@ -145,7 +147,7 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     for i, raw in enumerate(lines):
         line = _fold(raw)
         if _SIG_DASH.match(raw.rstrip("\n")) or _CLOSING.match(line) or _MOBILE.match(line):
-            new, signature = lines[:i], []
+            new, signature = lines[:i], list[str]()
             for j, after in enumerate(lines[i:]):
                 back = j > 0 and (_PS.match(_fold(after)) or _is_prose(after))
                 (new if back else signature).append(after)
