@@ -72,8 +72,10 @@ def _decide(hits: list[Hit], language: str, threshold: float) -> Classification:
         ((total[c], c) for c in REQUEST_CATEGORIES if total.get(c, 0.0) > 0), reverse=True
     )
     signals = [h for h in hits if h.signal]
-    if not other and any(h.category in REQUEST_CATEGORIES and not h.dampened for h in hits):
-        signals = signals or [h for h in hits if h.category in REQUEST_CATEGORIES]
+    # DESIGN.md: nothing that may be a request disappears silently. Any undampened request
+    # phrase, even a weak one, sends an `other` decision to a human.
+    hints = [h for h in hits if h.category in REQUEST_CATEGORIES and not h.dampened]
+    signals = signals or hints
     if not requests or requests[0][0] < _MIN_REQUEST:
         guess = tuple(c for _, c in requests[:1]) if signals else ()
         confidence = 0.9 if not requests else max(0.3, 0.85 - requests[0][0])
