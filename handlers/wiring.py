@@ -6,6 +6,7 @@ from bot.desk import Desk
 from handlers.mail.delivery import outbox_worker
 from handlers.mail.smtp_listener import smtp_listener
 from handlers.service import Note, Plan, Skipped, scheduler
+from handlers.slack.wiring import slack_plan
 
 
 def plan_for(desk: Desk) -> Plan:
@@ -19,8 +20,6 @@ def plan_for(desk: Desk) -> Plan:
         plan.append(Skipped("smtp", "DSR_SMTP_LISTEN is empty"))
     plan.append(outbox_worker(desk))
     plan.append(Skipped("imap", "no DSR_IMAP_URL" if not settings.imap_url else "not built yet"))
-    plan.append(
-        Skipped("slack", "no SLACK_BOT_TOKEN" if not settings.slack_bot_token else "not built yet")
-    )
+    plan.append(slack_plan(desk))
     plan.append(scheduler(desk, []))
     return plan

@@ -1,0 +1,13 @@
+"""Buttons and selects on the case messages."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.slack.actions import assign_me, change_kind, close, extend, verify
+from handlers.slack.deps import SlackDeps
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    for module in (assign_me, change_kind, verify, extend, close):
+        module.register(app, deps)

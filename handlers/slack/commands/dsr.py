@@ -1,0 +1,76 @@
+"""`/dsr`: ack at once, then parse, check the user, call the core and answer ephemerally."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from handlers.slack.blocks import Block, build_help
+from handlers.slack.commands.queries import list_blocks, show_blocks, stats_text
+from handlers.slack.deps import SlackDeps
+from handlers.slack.guard import Verdict, admit
+from handlers.slack.parse import Command, Usage, parse_command
+from handlers.slack.texts import NOT_AUTHORISED
+from handlers.slack.triage import run_action, unknown_case
+
+Reply = tuple[str, list[Block] | None]
+
+
+async def answer(deps: SlackDeps, command: Command, *, user_id: str) -> Reply:
+    match command.name:
+        case "help":
+            return build_help(), None
+        case "list":
+            return await asyncio.to_thread(
+                list_blocks, deps, command.value or "open", user_id=user_id
+            )
+        case "stats":
+            return await asyncio.to_thread(stats_text, deps), None
+        case "show":
+            reference = command.reference or ""
+            shown = await asyncio.to_thread(show_blocks, deps, reference)
+            return shown if shown is not None else (unknown_case(reference), None)
+    outcome = await run_action(
+        deps,
+        command.name,
+        reference=command.reference or "",
+        user_id=user_id,
+        arguments=_arguments(command),
+    )
+    return outcome.text, None
+
+
+def _arguments(command: Command) -> dict[str, str]:
+    match command.name:
+        case "assign":
+            return {"assignee": command.value or ""}
+        case "kind":
+            return {"kind": command.value or ""}
+        case "verify":
+            return {"note": command.note or ""}
+        case "extend":
+            return {"reasons": command.note or ""}
+        case _:
+            return {"outcome": command.value or "", "note": command.note or ""}
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    @app.command("/dsr")
+    async def dsr(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        parsed = parse_command(str(body.get("text", "")))
+        if isinstance(parsed, Usage):
+            await respond(text=parsed.line, response_type="ephemeral")
+            return
+        what = f"/dsr {parsed.name}" + (f" {parsed.reference}" if parsed.reference else "")
+        if parsed.name != "help":
+            verdict = await admit(deps, body, what=what)
+            if verdict is Verdict.DUPLICATE:
+                return
+            if verdict is Verdict.REFUSED:
+                await respond(text=NOT_AUTHORISED, response_type="ephemeral")
+                return
+        text, blocks = await answer(deps, parsed, user_id=str(body.get("user_id", "")))
+        await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -1,0 +1,12 @@
+"""Events API listeners."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.slack.deps import SlackDeps
+from handlers.slack.events import app_home_opened
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    app_home_opened.register(app, deps)

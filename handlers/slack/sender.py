@@ -1,0 +1,65 @@
+"""The Slack calls of the worker: the case message (post, or update in place) and notes in
+its thread. Exceptions from Slack are left to the caller to classify."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from handlers.slack.blocks import build_case_message
+from handlers.slack.deps import SlackDeps
+from handlers.slack.texts import thread_note
+from storage.models import Case
+
+# chat.update cannot reach the old message: post a fresh one instead.
+REPOST_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+async def post_case(deps: SlackDeps, case: Case) -> Posted | None:
+    """Update the case's message in place; post it when it has none. Returns a new post."""
+    text, blocks = build_case_message(case, now=deps.clock(), tz=deps.desk.tz)
+    if case.slack_ts and case.slack_channel:
+        try:
+            await deps.client.chat_update(
+                channel=case.slack_channel, ts=case.slack_ts, text=text, blocks=blocks
+            )
+            return None
+        except SlackApiError as exc:
+            if exc.response.get("error") not in REPOST_ERRORS:
+                raise
+    response = await deps.client.chat_postMessage(
+        channel=deps.channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+    )
+    return Posted(channel=str(response["channel"]), ts=str(response["ts"]))
+
+
+async def post_note(
+    deps: SlackDeps, case: Case, payload: dict[str, Any], *, posted: list[Posted]
+) -> None:
+    """A follow-up in the case's thread; posts the case message first when there is none.
+    A new case message is appended to `posted` as soon as it exists."""
+    channel, ts = case.slack_channel, case.slack_ts
+    if not (channel and ts):
+        first = await post_case(deps, case)
+        if first is not None:
+            posted.append(first)
+            channel, ts = first.channel, first.ts
+    text = thread_note(
+        str(payload.get("note", "")),
+        closed=bool(payload.get("closed")),
+        other_sender=bool(payload.get("other_sender")),
+    )
+    await deps.client.chat_postMessage(
+        channel=channel or deps.channel, thread_ts=ts, text=f"{case.reference}: {text}"
+    )

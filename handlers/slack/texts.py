@@ -1,0 +1,77 @@
+"""Words shown in Slack, English and Dutch in one line (the desk works in both)."""
+
+from __future__ import annotations
+
+from bot.categories import plain_words
+
+KIND_LABELS: dict[str, str] = {
+    "access": "Access / Inzage",
+    "correction": "Correction / Correctie",
+    "erasure": "Erasure / Verwijdering",
+    "complaint": "Complaint / Klacht",
+    "objection": "Objection / Bezwaar",
+    "restriction": "Restriction / Beperking",
+    "portability": "Portability / Overdraagbaarheid",
+    "consent_withdrawal": "Consent withdrawn / Toestemming ingetrokken",
+    "other": "Other / Overig",
+}
+
+STATE_LABELS: dict[str, str] = {
+    "awaiting_identity": "Awaiting identity / Wacht op identiteit",
+    "needs_triage": "Needs triage / Soort bepalen",
+    "open": "Open",
+    "extended": "Extended / Verlengd",
+    "done": "Done / Afgehandeld",
+    "refused": "Refused / Geweigerd",
+    "withdrawn": "Withdrawn / Ingetrokken",
+}
+
+OUTCOMES: tuple[str, ...] = ("done", "refused", "withdrawn")
+
+NOT_AUTHORISED = (
+    "Not authorised: only the secretariat may do this. / "
+    "Niet bevoegd: alleen het secretariaat mag dit doen."
+)
+SOMETHING_WENT_WRONG = (
+    "Something went wrong on our side; nothing was changed. Try again in a minute. / "
+    "Er ging bij ons iets mis; er is niets gewijzigd. Probeer het over een minuut opnieuw."
+)
+
+THREAD_NOTES: dict[str, str] = {
+    "reply": "Reply received from the requester / Antwoord van de aanvrager ontvangen",
+    "bounce": "Our mail to the requester bounced / Onze mail aan de aanvrager kwam terug",
+    "reminder": "Reminder: the deadline is near / Herinnering: de termijn loopt bijna af",
+    "verified": "Identity verified / Identiteit bevestigd",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+def kind_words(kind: str, language: str) -> str:
+    """The kind as the requester would read it, in the case's language."""
+    return plain_words(kind, language)
+
+
+def state_label(state: str) -> str:
+    return STATE_LABELS.get(state, state)
+
+
+def person(assignee: str | None) -> str:
+    """`slack:U123` -> a Slack mention; other names (from the terminal) as they are."""
+    if not assignee:
+        return "nobody / niemand"
+    if assignee.startswith("slack:"):
+        return f"<@{assignee.removeprefix('slack:')}>"
+    return assignee
+
+
+def thread_note(note: str, *, closed: bool = False, other_sender: bool = False) -> str:
+    text = THREAD_NOTES.get(note, note)
+    extras = []
+    if other_sender:
+        extras.append("from another address / van een ander adres")
+    if closed:
+        extras.append("the case is closed / de zaak is gesloten")
+    return text + (" (" + "; ".join(extras) + ")" if extras else "")
