@@ -1,0 +1,80 @@
+"""Mails to the requester that follow a secretariat action (extension, outcome)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.categories import plain_words
+from bot.desk import Desk
+from bot.outbox import queue_mail
+from bot.wording import long_date
+from storage.models import Case, IdentityCheck
+
+OUTCOME_TEMPLATE = {
+    "done": "outcome_done",
+    "refused": "outcome_refused",
+    "withdrawn": "outcome_withdrawn",
+}
+
+
+def requester_address(session: Session, case: Case) -> str | None:
+    """The verified mailbox when there is one (the code went there), else the requester."""
+    if "no_reply_address" in case.flags:
+        return None
+    check = session.get(IdentityCheck, case.id)
+    return check.sent_to if check is not None and case.verified_at else case.requester
+
+
+def _base_context(desk: Desk, case: Case) -> dict[str, object]:
+    return {
+        "received": long_date(case.received_at.astimezone(desk.tz).date(), case.language),
+        "due": long_date(case.due, case.language),
+        "kind_words": plain_words(case.category, case.language),
+    }
+
+
+def queue_extension_notice(desk: Desk, *, session: Session, case: Case, now: datetime) -> bool:
+    to = requester_address(session, case)
+    if to is None or case.extended_due is None:
+        return False
+    context = {
+        **_base_context(desk, case),
+        "reasons": case.extension_reason or "",
+        "extended_due": long_date(case.extended_due, case.language),
+    }
+    item = queue_mail(
+        desk,
+        session=session,
+        case=case,
+        template="extension_notice",
+        to=to,
+        now=now,
+        context=context,
+        dedupe_key=f"mail:extension:{case.id}",
+        automatic=False,
+    )
+    return item is not None
+
+
+def queue_outcome(
+    desk: Desk, *, session: Session, case: Case, outcome: str, message: str, now: datetime
+) -> bool:
+    """The closing mail; `outcome_done` is refused by the outbox for an unverified case."""
+    to = requester_address(session, case)
+    if to is None:
+        return False
+    context = {**_base_context(desk, case), "message": message}
+    item = queue_mail(
+        desk,
+        session=session,
+        case=case,
+        template=OUTCOME_TEMPLATE[outcome],
+        to=to,
+        now=now,
+        context=context,
+        dedupe_key=f"mail:outcome:{case.id}",
+        automatic=False,
+    )
+    return item is not None
