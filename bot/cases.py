@@ -11,7 +11,6 @@ from sqlmodel import Session
 from bot.categories import check_kind
 from bot.deadline import compute_deadline, ensure_extension_allowed
 from bot.desk import Desk
-from bot.notices import queue_extension_notice, queue_outcome
 from bot.outbox import queue_slack
 from bot.states import ACTIVE, CLOSED, State, check_transition
 from storage.audit import append_event
@@ -159,7 +158,6 @@ def _change(
     actor: str,
     action: str,
     mutate: Callable[[Case], dict[str, object]],
-    after: Callable[[Session, Case], None] | None = None,
 ) -> Case:
     """Lock, change, bump the version and audit the case in one transaction."""
     with desk.transaction() as session:
@@ -167,8 +165,6 @@ def _change(
         if case is None:
             raise UnknownCase(reference)
         details = mutate(case)
-        if after is not None:
-            after(session, case)
         case.version += 1
         case.updated_at = now
         session.add(case)
@@ -262,17 +258,8 @@ def extend(desk: Desk, *, reference: str, reasons: str, actor: str, now: datetim
         case.extended_due, case.extension_reason = deadline.extended_due, reasons.strip()
         return {**_move(case, State.EXTENDED), "extended_due": deadline.extended_due.isoformat()}
 
-    def notify(session: Session, case: Case) -> None:
-        queue_extension_notice(desk, session=session, case=case, now=now)
-
     return _change(
-        desk,
-        reference=reference,
-        now=now,
-        actor=actor,
-        action="extended",
-        mutate=mutate,
-        after=notify,
+        desk, reference=reference, now=now, actor=actor, action="extended", mutate=mutate
     )
 
 
@@ -295,17 +282,4 @@ def close(
         case.closed_at, case.outcome_note = now, note.strip()
         return {**details, "note": note.strip()}
 
-    def notify(session: Session, case: Case) -> None:
-        # For `refused` the note is the reason the requester is told (art. 12(4)).
-        message = note.strip() if wanted == State.REFUSED else ""
-        queue_outcome(desk, session=session, case=case, outcome=wanted, message=message, now=now)
-
-    return _change(
-        desk,
-        reference=reference,
-        now=now,
-        actor=actor,
-        action="closed",
-        mutate=mutate,
-        after=notify,
-    )
+    return _change(desk, reference=reference, now=now, actor=actor, action="closed", mutate=mutate)
