@@ -35,7 +35,7 @@ def queue_mail(
     desk: Desk,
     *,
     session: Session,
-    case: Case,
+    case: Case | None,
     template: str,
     to: str,
     now: datetime,
@@ -44,13 +44,17 @@ def queue_mail(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     automatic: bool = True,
+    language: str | None = None,
 ) -> OutboxItem | None:
-    """Render, store and queue one mail about a case; None when held back or already queued."""
-    if template in OUTCOME_TEMPLATES and case.verified_at is None:
+    """Render, store and queue one mail (about a case, or none: a digest); None when held
+    back or already queued. `language` overrides the case's (mail to the secretariat)."""
+    case_id, reference = (case.id, case.reference) if case else (None, None)
+    if template in OUTCOME_TEMPLATES and (case is None or case.verified_at is None):
         raise UnverifiedDisclosure(
-            f"case {case.reference} is not verified; no outcome mail may leave before "
+            f"case {reference} is not verified; no outcome mail may leave before "
             "the requester's identity is confirmed"
         )
+    lang = language or (case.language if case else "nl")
     settings = desk.settings
     if automatic and _over_daily_limit(desk, session=session, to=to, now=now):
         append_event(
@@ -58,15 +62,14 @@ def queue_mail(
             at=now,
             actor="system",
             action="auto_reply_held_back",
-            case_id=case.id,
-            reference=case.reference,
+            case_id=case_id,
+            reference=reference,
             details={"template": template},
         )
-        logger.warning("case=%s automatic mail held back: daily limit per address", case.reference)
+        logger.warning("case=%s automatic mail held back: daily limit per address", reference)
         return None
-    rendered = render_mail(
-        template, language=case.language, context={"reference": case.reference, **context}
-    )
+    base = {"reference": reference} if case else {}
+    rendered = render_mail(template, language=lang, context={**base, **context})
     mail = compose(
         rendered,
         sender=settings.sender_address,
@@ -74,7 +77,7 @@ def queue_mail(
         now=now,
         own_domain=settings.own_domain,
         loop_token=loop_token(session),
-        language=case.language,
+        language=lang,
         in_reply_to=in_reply_to,
         references=references,
         automatic=automatic,
@@ -86,7 +89,7 @@ def queue_mail(
             channel="mail",
             kind=("auto." if automatic else "") + template,
             dedupe_key=dedupe_key,
-            case_id=case.id,
+            case_id=case_id,
             recipient=to,
             message_id=mail["Message-ID"],
             payload=desk.sealer.seal(raw),
@@ -98,7 +101,7 @@ def queue_mail(
         return None
     session.add(
         Message(
-            case_id=case.id,
+            case_id=case_id,
             direction="out",
             dedupe_key=mail["Message-ID"],
             message_id=mail["Message-ID"],
@@ -115,8 +118,8 @@ def queue_mail(
         at=now,
         actor="system",
         action="mail_queued",
-        case_id=case.id,
-        reference=case.reference,
+        case_id=case_id,
+        reference=reference,
         details={"template": template},
     )
     return item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
     retention_days: int = Field(730, alias="DSR_RETENTION_DAYS", ge=1)
     log_format: Literal["text", "json"] = Field("text", alias="DSR_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="DSR_LOG_LEVEL")
+    reminder_days_before: int = Field(7, alias="DSR_REMINDER_DAYS_BEFORE", ge=1)
+    reminder_working_days_before: int = Field(3, alias="DSR_REMINDER_WORKING_DAYS_BEFORE", ge=1)
+    digest_time: time = Field(time(9, 0), alias="DSR_DIGEST_TIME")
+    identity_reminder_working_days: int = Field(3, alias="DSR_IDENTITY_REMINDER_WORKING_DAYS", ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from bot.desk import Desk
+from bot.sweep import scheduled_sweep
 from handlers.mail.delivery import outbox_worker
 from handlers.mail.smtp_listener import smtp_listener
+from handlers.runtime import utcnow
 from handlers.service import Note, Plan, Skipped, scheduler
 from handlers.slack.wiring import slack_plan
 
@@ -21,5 +23,5 @@ def plan_for(desk: Desk) -> Plan:
     plan.append(outbox_worker(desk))
     plan.append(Skipped("imap", "no DSR_IMAP_URL" if not settings.imap_url else "not built yet"))
     plan.append(slack_plan(desk))
-    plan.append(scheduler(desk, []))
+    plan.append(scheduler(desk, [scheduled_sweep(desk, clock=utcnow)]))
     return plan

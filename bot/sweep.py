@@ -1,0 +1,334 @@
+"""The reminder sweep: finds what is due and queues it through the outbox, exactly once.
+
+Each reminder is recorded in `reminder_sent` in the same transaction that queues it; a row
+that already exists means another sweep did it. On PostgreSQL one instance sweeps at a time
+(advisory lock); the others skip the round. Candidates are read in batches by id, never all
+cases at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.categories import plain_words
+from bot.deadline import local_date
+from bot.desk import Desk
+from bot.digest import collect_digest, digest_context, digest_text
+from bot.outbox import queue_mail, queue_slack
+from bot.reminders import (
+    DEADLINE,
+    IDENTITY,
+    IDENTITY_GIVE_UP,
+    SECRETARIAT_LANGUAGE,
+    Policy,
+    Reminder,
+    context,
+    make_reminder,
+    next_deadline_step,
+    next_identity_step,
+    reminder_text,
+    slack_payload,
+)
+from bot.states import CLOSED, State
+from bot.wording import long_date
+from storage.models import Case
+from storage.reminders import (
+    deadline_batch,
+    identity_batch,
+    outbox_key_exists,
+    record_step,
+    sent_steps,
+    sweep_lock,
+)
+
+logger = logging.getLogger("dsr.reminders")
+BATCH = 500
+CLOSED_STATES = frozenset(str(s) for s in CLOSED)
+
+
+@dataclass(frozen=True)
+class Queued:
+    reference: str
+    step: str
+    due: date
+    to: str  # "secretariat" or "requester"
+    channel: str  # "slack", "mail", or "held_back" (daily limit of automatic mail)
+
+
+@dataclass
+class SweepReport:
+    now: datetime
+    dry_run: bool
+    skipped: bool = False
+    reminders: list[Queued] = field(default_factory=list)
+    duplicates: int = 0
+    digest: dict[str, int] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "dry_run": self.dry_run,
+            "skipped": self.skipped,
+            "queued": len(self.reminders),
+            "duplicates": self.duplicates,
+            "digest": self.digest,
+            "reminders": [
+                {
+                    "case": q.reference,
+                    "step": q.step,
+                    "due": q.due.isoformat(),
+                    "to": q.to,
+                    "channel": q.channel,
+                }
+                for q in self.reminders
+            ],
+        }
+
+
+def run_sweep(desk: Desk, *, now: datetime, dry_run: bool = False) -> SweepReport:
+    """One sweep at `now`; with `dry_run` it reports what would be sent and changes nothing."""
+    today = local_date(now, tz=desk.tz, name="now")
+    report = SweepReport(now=now, dry_run=dry_run)
+    lock: AbstractContextManager[bool] = nullcontext(True) if dry_run else sweep_lock(desk.engine)
+    with lock as ours:
+        if not ours:
+            report.skipped = True
+            logger.info("reminders: another instance is sweeping; skipped this round")
+            return report
+        policy = Policy.from_settings(desk.settings)
+        sweep = _Sweep(desk=desk, now=now, today=today, policy=policy, report=report)
+        sweep.deadlines()
+        sweep.identities()
+        sweep.digest()
+    logger.info(
+        "reminders: %d queued, %d already done elsewhere, digest %s%s",
+        len(report.reminders),
+        report.duplicates,
+        "queued" if report.digest else "none",
+        " (dry run)" if dry_run else "",
+    )
+    return report
+
+
+def scheduled_sweep(desk: Desk, *, clock: Callable[[], datetime]) -> Callable[[], Awaitable[None]]:
+    """The sweep as `dsr serve`'s scheduler runs it: in a worker thread, clock read each time."""
+
+    async def reminders() -> None:
+        await asyncio.to_thread(run_sweep, desk, now=clock())
+
+    return reminders
+
+
+@dataclass
+class _Sweep:
+    desk: Desk
+    now: datetime
+    today: date
+    policy: Policy
+    report: SweepReport
+
+    @property
+    def slack(self) -> bool:
+        return bool(self.desk.settings.slack_bot_token)
+
+    def deadlines(self) -> None:
+        horizon = self.policy.horizon(self.today, self.desk.calendar)
+        after = 0
+        while True:
+            with self.desk.transaction() as session:
+                cases = deadline_batch(
+                    session=session,
+                    closed=CLOSED_STATES,
+                    horizon=horizon,
+                    after_id=after,
+                    limit=BATCH,
+                )
+                sent = sent_steps(session=session, case_ids=[c.id or 0 for c in cases])
+                for case in cases:
+                    self._deadline(session, case, sent[case.id or 0])
+            if len(cases) < BATCH:
+                return
+            after = cases[-1].id or after
+
+    def _deadline(self, session: Session, case: Case, sent: set[tuple[str, date]]) -> None:
+        due = case.extended_due or case.due
+        step = next_deadline_step(
+            due=due,
+            extended=case.extended_due is not None,
+            today=self.today,
+            sent={name for name, on in sent if on == due},
+            policy=self.policy,
+            calendar=self.desk.calendar,
+        )
+        if step is not None:
+            reminder = make_reminder(case, step=step, purpose=DEADLINE, today=self.today)
+            self._to_secretariat(session, case, reminder)
+
+    def identities(self) -> None:
+        # received_on + N working days <= today implies received_on <= today - N: a superset.
+        first_day = self.today - timedelta(days=self.policy.identity_working_days - 1)
+        cutoff = datetime.combine(first_day, time(0), tzinfo=self.desk.tz)
+        after = 0
+        while True:
+            with self.desk.transaction() as session:
+                cases = identity_batch(
+                    session=session,
+                    state=State.AWAITING_IDENTITY,
+                    received_before=cutoff,
+                    after_id=after,
+                    limit=BATCH,
+                )
+                sent = sent_steps(session=session, case_ids=[c.id or 0 for c in cases])
+                for case in cases:
+                    self._identity(session, case, {name for name, _ in sent[case.id or 0]})
+            if len(cases) < BATCH:
+                return
+            after = cases[-1].id or after
+
+    def _identity(self, session: Session, case: Case, sent: set[str]) -> None:
+        step = next_identity_step(
+            received_on=local_date(case.received_at, tz=self.desk.tz, name="received_at"),
+            today=self.today,
+            sent=sent,
+            can_mail_requester="no_reply_address" not in case.flags,
+            policy=self.policy,
+            calendar=self.desk.calendar,
+        )
+        if step is None:
+            return
+        reminder = make_reminder(case, step=step, purpose=IDENTITY, today=self.today)
+        if step.name == IDENTITY_GIVE_UP:
+            self._to_secretariat(session, case, reminder)
+        else:
+            self._to_requester(session, case, reminder)
+
+    def _claim(self, session: Session, reminder: Reminder) -> bool:
+        """Record the step; False when another sweep already did (nothing is queued then)."""
+        if self.report.dry_run:
+            return True
+        if record_step(
+            session=session,
+            case_id=reminder.case_id,
+            step=reminder.step.name,
+            due=reminder.due,
+            at=self.now,
+        ):
+            return True
+        self.report.duplicates += 1
+        return False
+
+    def _to_secretariat(self, session: Session, case: Case, reminder: Reminder) -> None:
+        if not self._claim(session, reminder):
+            return
+        channel = "slack" if self.slack else "mail"
+        if self.report.dry_run:
+            pass
+        elif self.slack:
+            text = reminder_text(reminder, language=SECRETARIAT_LANGUAGE)
+            queue_slack(
+                self.desk,
+                session=session,
+                case=case,
+                kind="reminder",
+                dedupe_key=reminder.dedupe_key,
+                now=self.now,
+                payload=slack_payload(reminder, text=text),
+            )
+        else:
+            queue_mail(
+                self.desk,
+                session=session,
+                case=case,
+                template="reminder_secretariat",
+                to=self.desk.settings.alert_address,
+                now=self.now,
+                context=context(reminder, language=SECRETARIAT_LANGUAGE),
+                dedupe_key=reminder.dedupe_key,
+                automatic=False,
+                language=SECRETARIAT_LANGUAGE,
+            )
+        self._note(reminder, to="secretariat", channel=channel)
+
+    def _to_requester(self, session: Session, case: Case, reminder: Reminder) -> None:
+        if not self._claim(session, reminder):
+            return
+        channel = "mail"
+        if not self.report.dry_run:
+            received = local_date(case.received_at, tz=self.desk.tz, name="received_at")
+            item = queue_mail(
+                self.desk,
+                session=session,
+                case=case,
+                template="identity_reminder",
+                to=case.requester,
+                now=self.now,
+                dedupe_key=reminder.dedupe_key,
+                context={
+                    "received": long_date(received, case.language),
+                    "kind_words": plain_words(case.category, case.language),
+                },
+                automatic=True,
+            )
+            channel = "mail" if item is not None else "held_back"
+        self._note(reminder, to="requester", channel=channel)
+
+    def _note(self, reminder: Reminder, *, to: str, channel: str) -> None:
+        self.report.reminders.append(
+            Queued(reminder.reference, reminder.step.name, reminder.due, to, channel)
+        )
+        logger.debug("case=%s reminder %s via %s", reminder.reference, reminder.step.name, channel)
+
+    def digest(self) -> None:
+        """Once per working day from DSR_DIGEST_TIME, and only when there is work to show."""
+        local = self.now.astimezone(self.desk.tz)
+        if not self.desk.calendar.is_working_day(self.today):
+            return
+        if local.time() < self.desk.settings.digest_time:
+            return
+        key = f"digest:{self.today.isoformat()}"
+        with self.desk.transaction() as session:
+            if outbox_key_exists(session=session, dedupe_key=key):
+                return
+            found = collect_digest(session=session, today=self.today)
+            if found.empty:
+                return
+            self.report.digest = found.counts()
+            if self.report.dry_run:
+                return
+            if self.slack:
+                payload = {
+                    "text": digest_text(found, language=SECRETARIAT_LANGUAGE),
+                    "channel": self.desk.settings.slack_channel,
+                    "date": self.today.isoformat(),
+                    "counts": found.counts(),
+                }
+                queue_slack(
+                    self.desk,
+                    session=session,
+                    case=None,
+                    kind="digest",
+                    dedupe_key=key,
+                    now=self.now,
+                    payload=payload,
+                )
+            else:
+                queue_mail(
+                    self.desk,
+                    session=session,
+                    case=None,
+                    template="digest",
+                    to=self.desk.settings.alert_address,
+                    now=self.now,
+                    context=digest_context(found, language=SECRETARIAT_LANGUAGE),
+                    dedupe_key=key,
+                    automatic=False,
+                    language=SECRETARIAT_LANGUAGE,
+                )
