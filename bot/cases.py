@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.categories import check_kind
 from bot.deadline import compute_deadline, ensure_extension_allowed
 from bot.desk import Desk
+from bot.notices import queue_extension_notice, queue_outcome
 from bot.outbox import queue_slack
 from bot.states import ACTIVE, CLOSED, State, check_transition
 from storage.audit import append_event
@@ -158,6 +159,7 @@ def _change(
     actor: str,
     action: str,
     mutate: Callable[[Case], dict[str, object]],
+    after: Callable[[Session, Case], None] | None = None,
 ) -> Case:
     """Lock, change, bump the version and audit the case in one transaction."""
     with desk.transaction() as session:
@@ -169,6 +171,8 @@ def _change(
         case.updated_at = now
         session.add(case)
         audit(session, case, now=now, actor=actor, action=action, details=details)
+        if after is not None:
+            after(session, case)
         queue_slack(
             desk,
             session=session,
@@ -258,8 +262,17 @@ def extend(desk: Desk, *, reference: str, reasons: str, actor: str, now: datetim
         case.extended_due, case.extension_reason = deadline.extended_due, reasons.strip()
         return {**_move(case, State.EXTENDED), "extended_due": deadline.extended_due.isoformat()}
 
+    def notify(session: Session, case: Case) -> None:
+        queue_extension_notice(desk, session=session, case=case, now=now)
+
     return _change(
-        desk, reference=reference, now=now, actor=actor, action="extended", mutate=mutate
+        desk,
+        reference=reference,
+        now=now,
+        actor=actor,
+        action="extended",
+        mutate=mutate,
+        after=notify,
     )
 
 
@@ -282,4 +295,17 @@ def close(
         case.closed_at, case.outcome_note = now, note.strip()
         return {**details, "note": note.strip()}
 
-    return _change(desk, reference=reference, now=now, actor=actor, action="closed", mutate=mutate)
+    def notify(session: Session, case: Case) -> None:
+        # For `refused` the note is the reason the requester is told (art. 12(4)).
+        message = note.strip() if wanted == State.REFUSED else ""
+        queue_outcome(desk, session=session, case=case, outcome=wanted, message=message, now=now)
+
+    return _change(
+        desk,
+        reference=reference,
+        now=now,
+        actor=actor,
+        action="closed",
+        mutate=mutate,
+        after=notify,
+    )

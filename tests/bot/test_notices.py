@@ -27,7 +27,7 @@ def test_extension_notice_gives_reasons_new_date_and_the_authority(desk: Desk) -
         now=LATER,
     )
     item, mail = outbound(desk)[-1]
-    text = text_of(mail)
+    text = " ".join(text_of(mail).split())
     assert item.kind == "extension_notice"
     assert "wij moeten drie archieven doorzoeken" in text
     # Received Mon 2 March: due Thu 2 April; extended: earlier of 2 June and 2 April + 2 months.
@@ -48,7 +48,7 @@ def test_refusal_states_reasons_and_the_rights_to_complain_and_go_to_court(desk:
         now=LATER,
     )
     _, mail = outbound(desk)[-1]
-    text = text_of(mail)
+    text = " ".join(text_of(mail).split())
     assert str(mail["Subject"]).endswith("We cannot carry out your request")
     assert "we could not confirm your identity" in text
     assert "Autoriteit Persoonsgegevens" in text and "go to court" in text
