@@ -136,6 +136,27 @@ def _quarantine(desk: Desk, raw: bytes, *, now: datetime, reason: str) -> Intake
     return IntakeResult("quarantined", None, None, reason)
 
 
+def record_oversize(desk: Desk, *, size: int, where: str, now: datetime) -> IntakeResult:
+    """A mail too large to download (IMAP): recorded with the reason, left on the server."""
+    reason = f"too large: {size} bytes, limit {desk.settings.max_message_bytes}; left at {where}"
+    with desk.transaction() as session:
+        key = f"oversize:{where}"
+        if find_message(session=session, direction="in", dedupe_key=key) is None:
+            session.add(
+                Message(
+                    direction="in",
+                    dedupe_key=key,
+                    at=now,
+                    size=size,
+                    action="quarantined",
+                    reason=reason,
+                    raw=desk.sealer.seal(b""),
+                )
+            )
+    logger.warning("intake quarantined size=%d reason=too large (left on the server)", size)
+    return IntakeResult("quarantined", None, None, reason)
+
+
 def _reference_of(session: Session, case_id: int | None) -> str | None:
     case = session.get(Case, case_id) if case_id is not None else None
     return case.reference if case else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.desk import Desk
 from bot.sweep import scheduled_sweep
 from handlers.mail.delivery import outbox_worker
+from handlers.mail.imap_service import imap_poller
 from handlers.mail.smtp_listener import smtp_listener
 from handlers.runtime import utcnow
 from handlers.service import Note, Plan, Skipped, scheduler
@@ -21,7 +22,10 @@ def plan_for(desk: Desk) -> Plan:
     else:
         plan.append(Skipped("smtp", "DSR_SMTP_LISTEN is empty"))
     plan.append(outbox_worker(desk))
-    plan.append(Skipped("imap", "no DSR_IMAP_URL" if not settings.imap_url else "not built yet"))
+    if settings.imap_url:
+        plan.append(imap_poller(desk))
+    else:
+        plan.append(Skipped("imap", "no DSR_IMAP_URL"))
     plan.append(slack_plan(desk))
     plan.append(scheduler(desk, [scheduled_sweep(desk, clock=utcnow)]))
     return plan
