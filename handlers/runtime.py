@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from bot.desk import Desk
 from bot.settings import Settings
@@ -34,6 +40,32 @@ def build_desk(settings: Settings, *, migrate: bool = True) -> Desk:
                 "(or set DSR_DB_AUTO_UPGRADE=true)"
             )
     return Desk(settings=settings, engine=engine)
+
+
+@contextmanager
+def single_instance(settings: Settings) -> Iterator[None]:
+    """On SQLite one `dsr serve` per database file; a second one stops with a clear message.
+
+    PostgreSQL needs no lock: instances share work through row claims and advisory locks.
+    """
+    if not settings.is_sqlite:
+        yield
+        return
+    database = make_url(settings.database_url).database or "dsr.db"
+    lock_path = Path(f"{database}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StartupError(
+                f"another dsr serve already runs on {database}; SQLite supports one instance. "
+                "Use PostgreSQL (DSR_DATABASE_URL) to run more than one"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def configure_logging(settings: Settings) -> None:

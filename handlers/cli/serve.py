@@ -6,8 +6,9 @@ import argparse
 import asyncio
 from typing import Any
 
+from bot.desk import Desk
 from handlers.cli.common import settings
-from handlers.runtime import build_desk, configure_logging
+from handlers.runtime import build_desk, configure_logging, single_instance
 from handlers.service import install_signal_handlers, run_plan
 from handlers.wiring import plan_for
 
@@ -22,8 +23,11 @@ def register(commands: Any) -> None:
 def run(_args: argparse.Namespace) -> int:
     config = settings()
     configure_logging(config)
-    desk = build_desk(config)
+    with single_instance(config):
+        return _serve(build_desk(config))
 
+
+def _serve(desk: Desk) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         install_signal_handlers(stop)

@@ -156,3 +156,16 @@ def test_serve_starts_logs_each_subsystem_and_stops_on_sigterm(tmp_path: Path) -
     assert "database: sqlite" in log
     assert "stopped" in log
     assert (tmp_path / "var" / "dsr.db").exists()
+
+
+def test_a_second_serve_on_the_same_sqlite_file_says_so_and_exits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from handlers.runtime import single_instance
+
+    url = f"sqlite:///{tmp_path}/dsr.db"
+    monkeypatch.setenv("DSR_DATABASE_URL", url)
+    with single_instance(make_settings(url, tmp_path)):
+        code, _, err = run_cli(["serve"], capsys)
+    assert code == 78
+    assert "another dsr serve already runs" in err and "PostgreSQL" in err
