@@ -157,6 +157,12 @@ def record_oversize(desk: Desk, *, size: int, where: str, now: datetime) -> Inta
     return IntakeResult("quarantined", None, None, reason)
 
 
+def _greeting_name(name: str) -> str:
+    """A display name fit for a greeting, or "" (then the template says "heer/mevrouw")."""
+    clean = " ".join(name.replace('"', "").split())
+    return clean if 0 < len(clean) <= 60 and "@" not in clean else ""
+
+
 def _reference_of(session: Session, case_id: int | None) -> str | None:
     case = session.get(Case, case_id) if case_id is not None else None
     return case.reference if case else None
@@ -374,7 +380,7 @@ def _acknowledge(
     code = issue_code(desk, session=session, case=case, send_to=target.address, now=now)
     local = case.received_at.astimezone(desk.tz)
     context = {
-        "name": target.person.name if target.person and not target.elsewhere else "",
+        "name": _greeting_name(mail.sender_name),
         "received": long_date(local.date(), case.language),
         "due": long_date(case.due, case.language),
         "kind_words": plain_words(case.category, case.language),

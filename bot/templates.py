@@ -4,6 +4,8 @@ language under templates/<lang>/, subject in the text file's `subject` block."""
 from __future__ import annotations
 
 import functools
+import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,27 @@ def environment() -> Environment:
     )
 
 
+def reflow(text: str, *, width: int = 72) -> str:
+    """Re-wrap prose paragraphs so inserted names and dates leave no ragged lines; indented
+    lines (codes, quoted blocks) stay as written."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    out = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        if any(line.startswith((" ", "\t")) for line in lines) or len(lines) == 1:
+            out.append("\n".join(line.rstrip() for line in lines))
+        elif _is_closing(lines):
+            out.append("\n".join(lines))
+        else:
+            out.append(textwrap.fill(" ".join(lines), width=width, break_on_hyphens=False))
+    return "\n\n".join(out) + "\n"
+
+
+def _is_closing(lines: list[str]) -> bool:
+    """A closing (`Met vriendelijke groet,` then a name) is kept line by line."""
+    return lines[0].rstrip().endswith(",") and len(lines) <= 3
+
+
 def render_mail(name: str, *, language: str, context: dict[str, Any]) -> RenderedMail:
     """Render `<language>/<name>.txt` and `.html`; Dutch when the language is unknown."""
     lang = language if language in LANGUAGES else "nl"
@@ -40,6 +63,6 @@ def render_mail(name: str, *, language: str, context: dict[str, Any]) -> Rendere
     text_template = env.get_template(f"{lang}/{name}.txt")
     ctx = text_template.new_context(dict(context))
     subject = "".join(text_template.blocks["subject"](ctx)).strip()
-    text = "".join(text_template.blocks["body"](ctx)).strip() + "\n"
+    text = reflow("".join(text_template.blocks["body"](ctx)))
     html = env.get_template(f"{lang}/{name}.html").render(**context, subject=subject)
     return RenderedMail(subject=" ".join(subject.split()), text=text, html=html)

@@ -1,0 +1,48 @@
+"""Every mail template renders in Dutch and English with StrictUndefined and escaped HTML."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.templates import LANGUAGES, TEMPLATES, reflow, render_mail
+
+NAMES = sorted(p.stem for p in (TEMPLATES / "nl").glob("*.txt"))
+CONTEXT = {
+    "reference": "DSR-2026-0042",
+    "name": "<b>Jan</b> & Co",
+    "received": "2 maart 2026",
+    "due": "2 april 2026",
+    "extended_due": "2 juni 2026",
+    "kind_words": "inzage",
+    "code": "123456",
+    "code_hours": 24,
+    "code_elsewhere": False,
+    "reasons": "drie archieven <script>",
+    "message": "reden <x>",
+}
+
+
+def test_both_languages_have_the_same_templates() -> None:
+    for lang in LANGUAGES:
+        names = {p.name for p in Path(TEMPLATES / lang).iterdir()}
+        assert names == {p.name for p in Path(TEMPLATES / "nl").iterdir()}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+# The secretariat's reminder and digest take the sweep's own context; tests/bot/test_sweep.py
+# renders them.
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in {"digest", "reminder_secretariat"}])
+def test_template_renders_with_reference_and_escaped_html(name: str, language: str) -> None:
+    rendered = render_mail(name, language=language, context=CONTEXT)
+    assert rendered.subject and "\n" not in rendered.subject
+    assert "DSR-2026-0042" in rendered.subject + rendered.text
+    assert "<script>" not in rendered.html and "<b>Jan</b>" not in rendered.html
+    assert rendered.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_reflow_keeps_indented_codes_and_short_closing_lines() -> None:
+    text = "Een lange zin die\nover twee regels loopt.\n\n    123456\n\nMet groet,\nAnna\n"
+    assert (
+        reflow(text)
+        == "Een lange zin die over twee regels loopt.\n\n    123456\n\nMet groet,\nAnna\n"
+    )
