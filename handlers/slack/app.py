@@ -8,10 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.desk import Desk
@@ -21,6 +17,7 @@ from handlers.slack.delivery import SlackDelivery
 from handlers.slack.deps import SlackDeps
 from handlers.slack.http import serve_http
 from handlers.slack.members import Membership, member_fetcher
+from handlers.slack.retry import retry_handlers
 from handlers.slack.socket import serve_socket
 
 logger = logging.getLogger("dsr.slack")
@@ -32,10 +29,7 @@ def build_client(settings: Settings) -> AsyncWebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=API_TIMEOUT_SECONDS,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-        ],
+        retry_handlers=retry_handlers(),
     )
 
 

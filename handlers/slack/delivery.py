@@ -15,10 +15,18 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from bot.states import CLOSED
 from handlers.slack.deps import SlackDeps
 from handlers.slack.failures import Failure, retry_at, slack_failure
 from handlers.slack.home import refresh_homes
-from handlers.slack.sender import Posted, post_case, post_note
+from handlers.slack.sender import (
+    Posted,
+    direct_user,
+    note_text,
+    post_case,
+    post_note,
+    post_text,
+)
 from handlers.slack.store import earlier_unsent, prune_receipts, remember_message
 from storage.models import Case, OutboxItem
 from storage.outbox import DROPPED, FAILED, claim_due, mark_final, mark_retry, mark_sent
@@ -26,6 +34,7 @@ from storage.outbox import DROPPED, FAILED, claim_due, mark_final, mark_retry, m
 logger = logging.getLogger("dsr.slack.delivery")
 CASE_KINDS = frozenset({"case_posted", "case_updated"})
 NOTE_KINDS = frozenset({"thread_note", "reminder"})
+TEXT_KINDS = frozenset({"digest", "dm"})
 UNKNOWN_KIND_WAIT = 3600.0
 WAIT_FOR_EARLIER = timedelta(seconds=1)
 RECEIPT_DAYS = 7
@@ -106,6 +115,8 @@ class SlackDelivery:
         if row.kind == "home_refresh":
             await refresh_homes(self.deps)
             return Result("sent")
+        if row.kind in TEXT_KINDS:
+            return await self._text_row(row)
         if row.kind not in CASE_KINDS | NOTE_KINDS:
             logger.warning("slack: outbox kind %s is not known here; kept for later", row.kind)
             return Result("retry", f"unknown kind {row.kind}", UNKNOWN_KIND_WAIT)
@@ -116,6 +127,11 @@ class SlackDelivery:
             return Result(DROPPED, "no DSR_SLACK_CHANNEL configured")
         if row.kind in CASE_KINDS:
             return Result("sent", posted=await post_case(self.deps, case))
+        if row.kind == "reminder" and case.state in CLOSED:
+            return Result(DROPPED, "the case was closed before the reminder went out")
+        if user := direct_user(row.payload):
+            await post_text(self.deps, {**row.payload, "text": _with_ref(case, row)}, channel=user)
+            return Result("sent")
         holder: list[Posted] = []
         try:
             await post_note(self.deps, case, row.payload, posted=holder)
@@ -124,6 +140,13 @@ class SlackDelivery:
                 await asyncio.to_thread(self._remember, case, holder[0])
             raise exc from None
         return Result("sent", posted=holder[0] if holder else None)
+
+    async def _text_row(self, row: Row) -> Result:
+        target = row.payload.get("channel") or row.payload.get("user") or self.deps.channel
+        if not target:
+            return Result(DROPPED, "no DSR_SLACK_CHANNEL configured")
+        await post_text(self.deps, row.payload, channel=str(target))
+        return Result("sent")
 
     def _failed(self, row: Row, failure: Failure) -> Result:
         level = logging.ERROR if failure.permanent else logging.WARNING
@@ -180,6 +203,10 @@ class SlackDelivery:
         before = self.deps.clock() - timedelta(days=RECEIPT_DAYS)
         with self.deps.desk.transaction() as session:
             prune_receipts(session=session, before=before)
+
+
+def _with_ref(case: Case, row: Row) -> str:
+    return f"{case.reference}: {note_text(row.payload)}"
 
 
 async def _wait_any(*events: asyncio.Event, timeout: float) -> None:

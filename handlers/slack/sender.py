@@ -55,11 +55,31 @@ async def post_note(
         if first is not None:
             posted.append(first)
             channel, ts = first.channel, first.ts
-    text = thread_note(
+    await deps.client.chat_postMessage(
+        channel=channel or deps.channel,
+        thread_ts=ts,
+        text=f"{case.reference}: {note_text(payload)}",
+    )
+
+
+def note_text(payload: dict[str, Any]) -> str:
+    if payload.get("text"):
+        return str(payload["text"])
+    return thread_note(
         str(payload.get("note", "")),
         closed=bool(payload.get("closed")),
         other_sender=bool(payload.get("other_sender")),
     )
-    await deps.client.chat_postMessage(
-        channel=channel or deps.channel, thread_ts=ts, text=f"{case.reference}: {text}"
-    )
+
+
+def direct_user(payload: dict[str, Any]) -> str | None:
+    """A reminder for a case assigned in Slack goes to that person, not the channel."""
+    user = str(payload.get("dm_user") or "")
+    if payload.get("broadcast", True) or not user.startswith("slack:"):
+        return None
+    return user.removeprefix("slack:")
+
+
+async def post_text(deps: SlackDeps, payload: dict[str, Any], *, channel: str) -> None:
+    """A row without a case message (digest, direct message): its text where it belongs."""
+    await deps.client.chat_postMessage(channel=channel, text=note_text(payload))
