@@ -10,6 +10,8 @@ from .vocabulary import Phrase, Vocabulary
 __all__ = ["Document", "Hit", "build_document", "find_hits", "scores"]
 
 _WINDOW = 6
+_FIRST_PERSON = re.compile(r"(?<!\w)(ik|mij|me|mijn|mn|mezelf|i|i'm|i'd|i've|my|mine|myself)(?!\w)")
+_OWN = re.compile(r"(?<!\w)(mij|me|mijn|mn|mezelf|my|mine|myself)(?!\w)")
 _PERSONAL = re.compile(
     r"(?<!\w)(mijn|mij|me|mn|my|mine|ik|i"
     r"|(ons|onze|our|us) (persoons)?(gegevens|data|personal data|information))(?!\w)"
@@ -67,9 +69,16 @@ def _negated(phrase: Phrase, sentence: str, start: int, end: int, vocab: Vocabul
 
 
 def _context(doc: Document, index: int, vocab: Vocabulary) -> tuple[bool, bool]:
-    """(dampened, past) for the sentence at `index`: business words nearby, earlier request."""
+    """(dampened, past) for the sentence at `index`: business words nearby, earlier request.
+
+    A business word in the sentence before counts only when this sentence does not speak
+    for the writer: "Bijgaand de offerte. Kunt u de oude verwijderen?" is everyday mail,
+    "... voor een offerte. Die toestemming wil ik intrekken." is a request.
+    """
     line = doc.lines[index]
-    near = [line] if index < doc.subject_lines else list(doc.lines[max(index - 1, 0) : index + 1])
+    near = [line]
+    if index > doc.subject_lines and not _FIRST_PERSON.search(line):
+        near.append(doc.lines[index - 1])
     dampened = any(vocab.dampeners.search(x) for x in near)
     return dampened, bool(vocab.past.search(line))
 
@@ -93,7 +102,9 @@ def _hit(
             # "verwijder de oude offerte": everyday sense, no request unless it is personal
             weight *= weights["dampened"]
             dampened = True
-            personal = bool(_PERSONAL.search(doc.text[start:end]))
+            # personal: the phrase names the writer's own data, or its sentence speaks of
+            # the writer ("ik word gebeld voor een afspraak ... mijn nummer"): a human decides
+            personal = bool(_PERSONAL.search(doc.text[start:end]) or _OWN.search(sentence))
             signal = signal and (personal or not near_business)
         clause, opener = _clause_before(sentence, start - base, vocab)
         if vocab.contrast.search(" ".join([opener, *clause])):
@@ -121,7 +132,8 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
     kept: list[Hit] = []
     for hits in found.values():
         chosen: list[Hit] = []
-        for hit in sorted(hits, key=lambda h: -h.weight):
+        # the heaviest first; of equal weight the longer, more specific reading
+        for hit in sorted(hits, key=lambda h: (-h.weight, h.start - h.end)):
             if all(hit.end <= c.start or hit.start >= c.end for c in chosen):
                 chosen.append(hit)
         kept.extend(chosen)

@@ -14,7 +14,11 @@ _ABBREVIATION = re.compile(
     r"\b(art|nr|mr|dhr|mevr|mw|bijv|ca|drs|ir|ing|st|jr|sr)\.", re.IGNORECASE
 )
 _NOISE = re.compile(r"[^\w\s,'@-]+")
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u2013": "-", "\u2014": "-"})
+_QUOTES = str.maketrans(
+    # brackets close a clause: "ik wil (niet namens de werkgever) graag opvragen" keeps the
+    # negation inside the aside
+    {"\u2019": "'", "\u2018": "'", "`": "'", "\u2013": "-", "\u2014": "-", "(": ",", ")": ","}
+)
 
 
 class _TextParser(HTMLParser):

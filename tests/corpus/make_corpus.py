@@ -1,11 +1,15 @@
 """Build the labelled mail corpus (tests/corpus/mails/*.eml + labels.csv) from source/*.txt.
 
-The mail texts themselves are hand-written in source/heldout.txt and source/dev.txt; this
+The mail texts themselves are hand-written in source/*.txt; the file name gives the half
+(`dev*.txt` -> dev, `heldout*.txt` -> heldout). A mail id used by an earlier file (in name
+order) is prefixed with its file's stem (`heldout2-h001`), so every id stays unique. This
 script only wraps them into RFC 5322 messages: headers (auto-reply, bounce, list), HTML-only
 bodies, legacy charsets, quoted-printable, and a rotating set of company signatures and legal
-disclaimers. Run: `uv run python tests/corpus/make_corpus.py`.
+disclaimers. Run: `uv run python tests/corpus/make_corpus.py [--split dev|heldout]` (default:
+every file).
 """
 
+import argparse
 import csv
 import hashlib
 from dataclasses import dataclass, field
@@ -167,12 +171,47 @@ def _message(src: Source, number: int) -> Message:
     return msg
 
 
+SPLITS = ("dev", "heldout")
+
+
+def split_of(path: Path) -> str:
+    """The half a source file belongs to, from its name: dev*.txt or heldout*.txt."""
+    for split in SPLITS:
+        if path.name.startswith(split):
+            return split
+    raise ValueError(f"{path.name}: source files are named dev*.txt or heldout*.txt")
+
+
+def load_sources(only: str | None = None) -> list[Source]:
+    """Every mail of every source file (name order), ids made unique across files."""
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for path in sorted((HERE / "source").glob("*.txt")):
+        split = split_of(path)
+        if only is not None and split != only:
+            continue
+        in_file: set[str] = set()
+        for src in _parse(path, split):
+            if src.ident in in_file:
+                raise ValueError(f"{path.name}: mail id {src.ident} appears twice")
+            in_file.add(src.ident)
+            if src.ident in seen:
+                src.ident = f"{path.stem}-{src.ident}"
+            if src.ident in seen:
+                raise ValueError(f"{path.name}: mail id {src.ident} is not unique")
+            seen.add(src.ident)
+            sources.append(src)
+    return sources
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=SPLITS, help="build only this half")
+    args = parser.parse_args()
     MAILS.mkdir(exist_ok=True)
     for old in MAILS.glob("*.eml"):
         old.unlink()
-    sources = _parse(HERE / "source" / "heldout.txt", "heldout")
-    sources += _parse(HERE / "source" / "dev.txt", "dev")
+    sources = load_sources(args.split)
     with (HERE / "labels.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["file", "category", "also", "language", "split"])

@@ -204,3 +204,60 @@ def test_no_request_is_other_with_evidence() -> None:
     assert result.category == "other"
     assert not result.needs_triage
     assert result.evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Ik wil voor mezelf (niet namens de werkgever) graag opvragen welke "
+            "persoonsgegevens u van mij verwerkt.",
+            "access",
+            id="negation-inside-brackets",
+        ),
+        pytest.param(
+            "Could you tell me what personal information your company holds about me?",
+            "access",
+            id="holds",
+        ),
+        pytest.param("Hoe komen jullie aan mijn telefoonnummer?", "access", id="source-nl"),
+        pytest.param("Where did you get my phone number from?", "access", id="source-en"),
+        pytest.param("Wis alles wat u van mij heeft.", "erasure", id="wis-alles"),
+        pytest.param(
+            "Ik wil graag dat u al mijn gegevens uit uw systeem haalt.", "erasure", id="haalt"
+        ),
+        pytest.param("Please get rid of my data.", "erasure", id="get-rid-of"),
+        pytest.param("Bel mij niet meer.", "objection", id="bel-niet-meer"),
+        pytest.param("Stop calling me.", "objection", id="stop-calling"),
+        pytest.param("Stop met mailen aub.", "consent_withdrawal", id="stop-mailen"),
+        pytest.param("I no longer consent to this.", "consent_withdrawal", id="no-consent"),
+        pytest.param("Waarom reageert niemand op mijn mails?", "complaint", id="niemand"),
+    ],
+)
+def test_plain_phrasings(text: str, expected: str) -> None:
+    assert classify(text=text).category == expected
+
+
+def test_business_word_in_the_sentence_before_does_not_hide_a_personal_request() -> None:
+    text = (
+        "Ik heb destijds toestemming gegeven om mijn gegevens te delen met de verzekeraar voor"
+        " een offerte. Die toestemming wil ik intrekken, ik heb geen interesse meer."
+    )
+    assert classify(text=text).category == "consent_withdrawal"
+
+
+def test_business_word_in_the_sentence_before_still_dampens_an_impersonal_one() -> None:
+    result = classify(text="Bijgaand de nieuwe offerte. Kunt u de oude verwijderen?")
+    assert (result.category, result.needs_triage) == ("other", False)
+
+
+def test_dampened_phrase_in_a_persons_own_sentence_goes_to_triage() -> None:
+    result = classify(text="Voor die afspraak belt u mij steeds, ik wil niet meer benaderd worden.")
+    assert result.category == "other"
+    assert result.needs_triage
+    assert result.also == ("objection",)
+
+
+def test_format_word_alone_is_no_portability_request() -> None:
+    result = classify(text="Bent u nog steeds bezig met handmatige berekeningen in Excel?")
+    assert result.category == "other"
