@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import SettingsError
-from handlers.cli import cases, db, deadline, demo, ingest, reminders, serve, subjects
+from handlers.cli import audit, cases, db, deadline, demo, ingest, reminders, serve, subjects
 from handlers.runtime import StartupError
 
 EX_USAGE, EX_CONFIG = 2, 78
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Privacybalie voor AVG-verzoeken van betrokkenen",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, db, deadline, cases, subjects, ingest, demo, reminders):
+    for module in (serve, db, deadline, cases, subjects, ingest, demo, reminders, audit):
         module.register(commands)
     return parser
 

@@ -1,0 +1,133 @@
+"""Keeping personal data only as long as needed: the purge and the register of requests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, delete, select
+
+from bot.desk import Desk
+from bot.states import CLOSED
+from storage.audit import append_event
+from storage.models import Case, IdentityCheck, Message, OutboxItem
+
+logger = logging.getLogger("dsr.retention")
+PURGED = "purged"
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    cases: tuple[str, ...]
+    loose_messages: int
+    dry_run: bool
+
+
+def purge(
+    desk: Desk, *, now: datetime, dry_run: bool = False, actor: str = "system"
+) -> PurgeReport:
+    """Strip bodies, attachments and addresses from cases closed longer than the retention
+    period, and from mail without a case (ignored or quarantined) received that long ago.
+    An anonymous line per case stays: kind, dates, outcome (for the register)."""
+    cutoff = now - timedelta(days=desk.settings.retention_days)
+    with desk.transaction() as session:
+        closed = session.exec(
+            select(Case)
+            .where(col(Case.state).in_([str(s) for s in CLOSED]))
+            .where(col(Case.closed_at) < cutoff)
+        ).all()
+        cases = [c for c in closed if PURGED not in c.flags]
+        loose = session.exec(
+            select(func.count())
+            .select_from(Message)
+            .where(col(Message.case_id).is_(None))
+            .where(col(Message.at) < cutoff)
+            .where(func.length(Message.raw) > 0)
+        ).one()
+        references = tuple(c.reference for c in cases)
+        if dry_run:
+            return PurgeReport(references, loose, dry_run=True)
+        for case in cases:
+            _purge_case(session, case, now=now, actor=actor)
+        session.exec(
+            update(Message)
+            .where(col(Message.case_id).is_(None))
+            .where(col(Message.at) < cutoff)
+            .where(func.length(Message.raw) > 0)
+            .values(raw=b"", subject="", sender="")
+        )
+        if loose:
+            append_event(
+                session=session,
+                at=now,
+                actor=actor,
+                action="purged_loose_mail",
+                details={"messages": loose},
+            )
+    logger.info("purge cases=%d loose_messages=%d", len(references), loose)
+    return PurgeReport(references, loose, dry_run=False)
+
+
+def _purge_case(session: Session, case: Case, *, now: datetime, actor: str) -> None:
+    session.exec(
+        update(Message)
+        .where(col(Message.case_id) == case.id)
+        .values(raw=b"", subject="", sender="")
+    )
+    session.exec(
+        update(OutboxItem)
+        .where(col(OutboxItem.case_id) == case.id)
+        .values(payload=b"", recipient="")
+    )
+    session.exec(delete(IdentityCheck).where(col(IdentityCheck.case_id) == case.id))
+    case.requester, case.requester_key, case.evidence = "", "", []
+    case.outcome_note, case.extension_reason = None, None
+    case.flags = sorted({*case.flags, PURGED})
+    session.add(case)
+    append_event(
+        session=session,
+        at=now,
+        actor=actor,
+        action="purged",
+        case_id=case.id,
+        reference=case.reference,
+        details={},
+    )
+
+
+REGISTER_COLUMNS = (
+    "reference",
+    "kind",
+    "received",
+    "due",
+    "extended_due",
+    "answered",
+    "on_time",
+    "extended",
+    "outcome",
+)
+
+
+def register_rows(desk: Desk) -> Iterator[dict[str, Any]]:
+    """The register of requests, one anonymous row per case: the accountability record."""
+    with desk.transaction() as session:
+        for case in session.exec(select(Case).order_by(col(Case.id))).all():
+            answered: date | None = (
+                case.closed_at.astimezone(desk.tz).date() if case.closed_at else None
+            )
+            due = case.extended_due or case.due
+            yield {
+                "reference": case.reference,
+                "kind": case.category,
+                "received": case.received_at.astimezone(desk.tz).date().isoformat(),
+                "due": case.due.isoformat(),
+                "extended_due": case.extended_due.isoformat() if case.extended_due else "",
+                "answered": answered.isoformat() if answered else "",
+                "on_time": "" if answered is None else ("yes" if answered <= due else "no"),
+                "extended": "yes" if case.extended_due else "no",
+                "outcome": case.state if case.state in CLOSED else "",
+            }

@@ -1,0 +1,62 @@
+"""`dsr audit verify|export`, `dsr register export`, `dsr purge` from a terminal."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.factories import make_settings, new_case
+from tests.handlers.test_cli import _desk, run_cli
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path) -> str:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    return sqlite_url
+
+
+def test_verify_reports_an_intact_chain_then_the_row_edited_by_hand(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = _desk(env, tmp_path)
+    for _ in range(3):
+        new_case(desk)
+    code, out, _ = run_cli(["audit", "verify"], capsys)
+    assert code == 0 and "intact: 3 event(s)" in out
+    with desk.engine.begin() as connection:
+        connection.execute(text("UPDATE audit_event SET details = '{}' WHERE id = 2"))
+    code, out, _ = run_cli(["audit", "verify"], capsys)
+    assert code == 1 and "BROKEN at event 2" in out
+
+
+def test_export_filters_by_case_and_is_itself_audited(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = _desk(env, tmp_path)
+    first, _second = new_case(desk), new_case(desk)
+    code, out, _ = run_cli(["audit", "export", "--case", first.reference], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [r["case"] for r in rows] == [first.reference]
+    code, out, _ = run_cli(["audit", "export"], capsys)
+    assert list(csv.DictReader(io.StringIO(out)))[-1]["action"] == "audit_exported"
+
+
+def test_export_refuses_a_time_without_offset(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["audit", "export", "--from", "2026-01-01T00:00"], capsys)
+    assert code == 2 and "no UTC offset" in err
+
+
+def test_register_export_and_purge_dry_run(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new_case(_desk(env, tmp_path))
+    target = tmp_path / "register.csv"
+    code, _, _ = run_cli(["register", "export", "--output", str(target)], capsys)
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert code == 0 and rows[0]["reference"] == "DSR-2026-0001" and rows[0]["kind"] == "access"
+    code, out, _ = run_cli(["purge", "--dry-run"], capsys)
+    assert code == 0 and "would purge 0 case(s)" in out
+    assert make_settings(env, tmp_path).retention_days == 730
