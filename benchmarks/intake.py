@@ -1,0 +1,171 @@
+"""Intake throughput: realistic mails through `process_message` on SQLite and PostgreSQL,
+against the bare limit measured in the same run (stdlib parse + one plain sqlite3 insert and
+commit per mail).
+
+    uv run python benchmarks/intake.py [--count 2000] [--profile sqlite|postgresql]
+
+Target: at least 25% of the bare limit and at least 200 mails/s on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import logging
+import os
+import pstats
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg  # noqa: E402
+
+from bot.desk import Desk  # noqa: E402
+from bot.intake import process_message  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from storage.engine import make_engine  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+
+SHAPES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "intake"
+POSTGRES_URL = os.environ.get(
+    "DSR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+_MESSAGE_ID = re.compile(rb"^Message-I[Dd]:[^\n]*\n", re.MULTILINE | re.IGNORECASE)
+_SENDER_AT = re.compile(rb"^((?:From|Reply-To|E-?mail):[^\n]*?)@", re.MULTILINE | re.IGNORECASE)
+
+
+def corpus(count: int) -> list[bytes]:
+    """`count` mails in the shapes of the intake fixtures, each with its own Message-ID and
+    sender (requests, replies, auto-replies, bounces, lists, HTML, charsets, attachments)."""
+    shapes = [p.read_bytes() for p in sorted(SHAPES.glob("*.eml"))]
+    mails = []
+    for n in range(count):
+        raw = _MESSAGE_ID.sub(b"", shapes[n % len(shapes)])
+        raw = _SENDER_AT.sub(rb"\1+b%d@" % n, raw)
+        mails.append(b"Message-ID: <bench-%d@bench.example>\n" % n + raw)
+    return mails
+
+
+def settings_for(url: str, work: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        DSR_DATABASE_URL=url,
+        DSR_OUTBOX_DIR=str(work / "outbox"),
+        DSR_VAR_DIR=str(work / "var"),
+        DSR_SMTP_LISTEN="",
+    )
+
+
+def run_intake(desk: Desk, mails: list[bytes]) -> float:
+    started = time.perf_counter()
+    for n, raw in enumerate(mails):
+        process_message(desk, raw, now=T0 + timedelta(seconds=n), source="bench")
+    return len(mails) / (time.perf_counter() - started)
+
+
+def bare_limit(mails: list[bytes], work: Path) -> float:
+    """Parse with the stdlib and insert one row per mail, committing each (WAL, as ours)."""
+    conn = sqlite3.connect(work / "bare.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE mail (id INTEGER PRIMARY KEY, mid TEXT, subj TEXT, raw BLOB)")
+    parser = BytesParser(policy=policy.default)
+    started = time.perf_counter()
+    for raw in mails:
+        msg = parser.parsebytes(raw)
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO mail (mid, subj, raw) VALUES (?, ?, ?)",
+            (str(msg["Message-ID"]), str(msg["Subject"]), raw),
+        )
+        conn.execute("COMMIT")
+    rate = len(mails) / (time.perf_counter() - started)
+    conn.close()
+    return rate
+
+
+@contextmanager
+def sqlite_desk(work: Path) -> Iterator[Desk]:
+    url = f"sqlite:///{work}/dsr.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    yield Desk(settings=settings_for(url, work), engine=engine)
+    engine.dispose()
+
+
+@contextmanager
+def postgres_desk(work: Path) -> Iterator[Desk | None]:
+    libpq = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(libpq, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.Error as exc:
+        print(f"postgresql: not reachable at {POSTGRES_URL} ({type(exc).__name__}); skipped")
+        yield None
+        return
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        yield Desk(settings=settings_for(url, work), engine=engine)
+    finally:
+        engine.dispose()
+        with psycopg.connect(libpq, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def profiled(measure: Callable[[], float]) -> float:
+    profiler = cProfile.Profile()
+    rate = profiler.runcall(measure)
+    stats = pstats.Stats(profiler).sort_stats("cumulative")
+    stats.print_stats(35)
+    return rate
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--profile", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    mails = corpus(args.count)
+    size = sum(len(m) for m in mails) // len(mails)
+    print(f"{len(mails)} mails, {size} bytes on average, {len(set(mails))} distinct")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        bare = bare_limit(mails, work)
+        with sqlite_desk(work) as desk:
+            measure = partial(run_intake, desk, mails)
+            lite = profiled(measure) if args.profile == "sqlite" else measure()
+        with postgres_desk(work) as pg:
+            pg_rate = None
+            if pg is not None:
+                measure = partial(run_intake, pg, mails)
+                pg_rate = profiled(measure) if args.profile == "postgresql" else measure()
+    ratio = lite / bare
+    print(f"bare limit (stdlib parse + sqlite3 insert, commit per mail): {bare:8.0f} mails/s")
+    print(f"process_message on SQLite:                                {lite:8.0f} mails/s")
+    if pg_rate is not None:
+        print(f"process_message on PostgreSQL:                            {pg_rate:8.0f} mails/s")
+    print(f"SQLite / bare limit: {ratio:.1%} (target >= 25% and >= 200 mails/s)")
+    met = ratio >= 0.25 and lite >= 200
+    print("target met" if met else "target MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
