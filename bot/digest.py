@@ -11,11 +11,12 @@ from sqlmodel import Session
 
 from bot.deadline import local_date
 from bot.desk import Desk
+from bot.outbox import queue_mail, queue_slack
 from bot.reminders import KIND_WORDS, SECRETARIAT_LANGUAGE, days_words
 from bot.states import CLOSED
 from bot.wording import long_date
 from storage.models import Case
-from storage.reminders import digest_sections, extension_counts
+from storage.reminders import digest_sections, extension_counts, outbox_key_exists
 
 WEEK = timedelta(days=7)
 ITEMS_PER_SECTION = 10
@@ -88,6 +89,51 @@ def collect_digest(*, session: Session, today: date) -> Digest:
             for key, (count, cases) in found.items()
         ),
     )
+
+
+def queue_digest(
+    desk: Desk, *, session: Session, today: date, now: datetime, dry_run: bool = False
+) -> Digest | None:
+    """Queue today's digest unless it went already or there is nothing to report; the
+    outbox dedupe key `digest:YYYY-MM-DD` is the once-a-day record. Slack when it is on,
+    else a mail to the secretariat."""
+    key = f"digest:{today.isoformat()}"
+    if outbox_key_exists(session=session, dedupe_key=key):
+        return None
+    found = collect_digest(session=session, today=today)
+    if found.empty or dry_run:
+        return None if found.empty else found
+    settings = desk.settings
+    if settings.slack_bot_token:
+        payload = {
+            "text": digest_text(found, language=SECRETARIAT_LANGUAGE),
+            "channel": settings.slack_channel,
+            "date": today.isoformat(),
+            "counts": found.counts(),
+        }
+        queue_slack(
+            desk,
+            session=session,
+            case=None,
+            kind="digest",
+            dedupe_key=key,
+            now=now,
+            payload=payload,
+        )
+    else:
+        queue_mail(
+            desk,
+            session=session,
+            case=None,
+            template="digest",
+            to=settings.alert_address,
+            now=now,
+            context=digest_context(found, language=SECRETARIAT_LANGUAGE),
+            dedupe_key=key,
+            automatic=False,
+            language=SECRETARIAT_LANGUAGE,
+        )
+    return found
 
 
 def _item(case: Case, today: date) -> DigestItem:

@@ -2,13 +2,14 @@
 
 Each reminder is recorded in `reminder_sent` in the same transaction that queues it; a row
 that already exists means another sweep did it. On PostgreSQL one instance sweeps at a time
-(advisory lock); the others skip the round. Candidates are read in batches by id, never all
-cases at once.
+(advisory lock); the others skip the round. Candidates are read in batches in index order,
+never all cases at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -21,12 +22,11 @@ from sqlmodel import Session
 from bot.categories import plain_words
 from bot.deadline import local_date
 from bot.desk import Desk
-from bot.digest import collect_digest, digest_context, digest_text
-from bot.outbox import queue_mail, queue_slack
+from bot.digest import queue_digest
+from bot.outbox import queue_mail
 from bot.reminders import (
     DEADLINE,
     IDENTITY,
-    IDENTITY_GIVE_UP,
     SECRETARIAT_LANGUAGE,
     Policy,
     Reminder,
@@ -37,14 +37,16 @@ from bot.reminders import (
     reminder_text,
     slack_payload,
 )
+from bot.reminders import IDENTITY_GIVE_UP as GIVE_UP
 from bot.states import CLOSED, State
 from bot.wording import long_date
 from storage.models import Case
 from storage.reminders import (
+    add_outbox_rows,
     deadline_batch,
+    existing_outbox_keys,
     identity_batch,
-    outbox_key_exists,
-    record_step,
+    record_steps,
     sent_steps,
     sweep_lock,
 )
@@ -127,6 +129,9 @@ def scheduled_sweep(desk: Desk, *, clock: Callable[[], datetime]) -> Callable[[]
     return reminders
 
 
+Pending = list[tuple[Case, Reminder]]
+
+
 @dataclass
 class _Sweep:
     desk: Desk
@@ -141,24 +146,29 @@ class _Sweep:
 
     def deadlines(self) -> None:
         horizon = self.policy.horizon(self.today, self.desk.calendar)
-        after = 0
+        after: tuple[date, int] | None = None
         while True:
             with self.desk.transaction() as session:
                 cases = deadline_batch(
                     session=session,
                     closed=CLOSED_STATES,
                     horizon=horizon,
-                    after_id=after,
+                    after=after,
                     limit=BATCH,
                 )
                 sent = sent_steps(session=session, case_ids=[c.id or 0 for c in cases])
-                for case in cases:
-                    self._deadline(session, case, sent[case.id or 0])
+                pending = [
+                    (case, found)
+                    for case in cases
+                    if (found := self._deadline(case, sent[case.id or 0])) is not None
+                ]
+                self._to_secretariat(session, self._claim(session, pending))
             if len(cases) < BATCH:
                 return
-            after = cases[-1].id or after
+            last = cases[-1]
+            after = (last.extended_due or last.due, last.id or 0)
 
-    def _deadline(self, session: Session, case: Case, sent: set[tuple[str, date]]) -> None:
+    def _deadline(self, case: Case, sent: set[tuple[str, date]]) -> Reminder | None:
         due = case.extended_due or case.due
         step = next_deadline_step(
             due=due,
@@ -168,9 +178,9 @@ class _Sweep:
             policy=self.policy,
             calendar=self.desk.calendar,
         )
-        if step is not None:
-            reminder = make_reminder(case, step=step, purpose=DEADLINE, today=self.today)
-            self._to_secretariat(session, case, reminder)
+        if step is None:
+            return None
+        return make_reminder(case, step=step, purpose=DEADLINE, today=self.today)
 
     def identities(self) -> None:
         # received_on + N working days <= today implies received_on <= today - N: a superset.
@@ -187,13 +197,21 @@ class _Sweep:
                     limit=BATCH,
                 )
                 sent = sent_steps(session=session, case_ids=[c.id or 0 for c in cases])
-                for case in cases:
-                    self._identity(session, case, {name for name, _ in sent[case.id or 0]})
+                pending = [
+                    (case, found)
+                    for case in cases
+                    if (found := self._identity(case, {n for n, _ in sent[case.id or 0]}))
+                ]
+                won = self._claim(session, pending)
+                self._to_secretariat(session, [p for p in won if p[1].step.name == GIVE_UP])
+                for case, reminder in won:
+                    if reminder.step.name != GIVE_UP:
+                        self._to_requester(session, case, reminder)
             if len(cases) < BATCH:
                 return
             after = cases[-1].id or after
 
-    def _identity(self, session: Session, case: Case, sent: set[str]) -> None:
+    def _identity(self, case: Case, sent: set[str]) -> Reminder | None:
         step = next_identity_step(
             received_on=local_date(case.received_at, tz=self.desk.tz, name="received_at"),
             today=self.today,
@@ -203,63 +221,67 @@ class _Sweep:
             calendar=self.desk.calendar,
         )
         if step is None:
-            return
-        reminder = make_reminder(case, step=step, purpose=IDENTITY, today=self.today)
-        if step.name == IDENTITY_GIVE_UP:
-            self._to_secretariat(session, case, reminder)
-        else:
-            self._to_requester(session, case, reminder)
+            return None
+        return make_reminder(case, step=step, purpose=IDENTITY, today=self.today)
 
-    def _claim(self, session: Session, reminder: Reminder) -> bool:
-        """Record the step; False when another sweep already did (nothing is queued then)."""
+    def _claim(self, session: Session, pending: Pending) -> Pending:
+        """Record the steps; keep those this sweep recorded (the others were done elsewhere)."""
         if self.report.dry_run:
-            return True
-        if record_step(
-            session=session,
-            case_id=reminder.case_id,
-            step=reminder.step.name,
-            due=reminder.due,
-            at=self.now,
-        ):
-            return True
-        self.report.duplicates += 1
-        return False
+            return pending
+        keys = [(r.case_id, r.step.name, r.due) for _, r in pending]
+        won = record_steps(session=session, steps=keys, at=self.now)
+        self.report.duplicates += len(keys) - len(won)
+        return [(c, r) for c, r in pending if (r.case_id, r.step.name, r.due) in won]
 
-    def _to_secretariat(self, session: Session, case: Case, reminder: Reminder) -> None:
-        if not self._claim(session, reminder):
-            return
+    def _to_secretariat(self, session: Session, pending: Pending) -> None:
         channel = "slack" if self.slack else "mail"
-        if self.report.dry_run:
+        if self.report.dry_run or not pending:
             pass
         elif self.slack:
-            text = reminder_text(reminder, language=SECRETARIAT_LANGUAGE)
-            queue_slack(
-                self.desk,
-                session=session,
-                case=case,
-                kind="reminder",
-                dedupe_key=reminder.dedupe_key,
-                now=self.now,
-                payload=slack_payload(reminder, text=text),
-            )
+            self._slack_rows(session, pending)
         else:
-            queue_mail(
-                self.desk,
-                session=session,
-                case=case,
-                template="reminder_secretariat",
-                to=self.desk.settings.alert_address,
-                now=self.now,
-                context=context(reminder, language=SECRETARIAT_LANGUAGE),
-                dedupe_key=reminder.dedupe_key,
-                automatic=False,
-                language=SECRETARIAT_LANGUAGE,
-            )
-        self._note(reminder, to="secretariat", channel=channel)
+            for case, reminder in pending:
+                queue_mail(
+                    self.desk,
+                    session=session,
+                    case=case,
+                    template="reminder_secretariat",
+                    to=self.desk.settings.alert_address,
+                    now=self.now,
+                    context=context(reminder, language=SECRETARIAT_LANGUAGE),
+                    dedupe_key=reminder.dedupe_key,
+                    automatic=False,
+                    language=SECRETARIAT_LANGUAGE,
+                )
+        for _, reminder in pending:
+            self._note(reminder, to="secretariat", channel=channel)
+
+    def _slack_rows(self, session: Session, pending: Pending) -> None:
+        """Outbox rows of kind `reminder`, the shape `queue_slack` gives them, in bulk."""
+        taken = existing_outbox_keys(session=session, keys=[r.dedupe_key for _, r in pending])
+        rows = [
+            {
+                "channel": "slack",
+                "kind": "reminder",
+                "dedupe_key": reminder.dedupe_key,
+                "case_id": case.id,
+                "recipient": "",
+                "payload": json.dumps(
+                    {"reference": case.reference, **self._payload(reminder)}
+                ).encode(),
+                "created_at": self.now,
+                "next_attempt_at": self.now,
+            }
+            for case, reminder in pending
+            if reminder.dedupe_key not in taken
+        ]
+        add_outbox_rows(session=session, rows=rows)
+
+    @staticmethod
+    def _payload(reminder: Reminder) -> dict[str, Any]:
+        return slack_payload(reminder, text=reminder_text(reminder, language=SECRETARIAT_LANGUAGE))
 
     def _to_requester(self, session: Session, case: Case, reminder: Reminder) -> None:
-        if not self._claim(session, reminder):
-            return
         channel = "mail"
         if not self.report.dry_run:
             received = local_date(case.received_at, tz=self.desk.tz, name="received_at")
@@ -293,42 +315,12 @@ class _Sweep:
             return
         if local.time() < self.desk.settings.digest_time:
             return
-        key = f"digest:{self.today.isoformat()}"
         with self.desk.transaction() as session:
-            if outbox_key_exists(session=session, dedupe_key=key):
-                return
-            found = collect_digest(session=session, today=self.today)
-            if found.empty:
-                return
-            self.report.digest = found.counts()
-            if self.report.dry_run:
-                return
-            if self.slack:
-                payload = {
-                    "text": digest_text(found, language=SECRETARIAT_LANGUAGE),
-                    "channel": self.desk.settings.slack_channel,
-                    "date": self.today.isoformat(),
-                    "counts": found.counts(),
-                }
-                queue_slack(
-                    self.desk,
-                    session=session,
-                    case=None,
-                    kind="digest",
-                    dedupe_key=key,
-                    now=self.now,
-                    payload=payload,
-                )
-            else:
-                queue_mail(
-                    self.desk,
-                    session=session,
-                    case=None,
-                    template="digest",
-                    to=self.desk.settings.alert_address,
-                    now=self.now,
-                    context=digest_context(found, language=SECRETARIAT_LANGUAGE),
-                    dedupe_key=key,
-                    automatic=False,
-                    language=SECRETARIAT_LANGUAGE,
-                )
+            found = queue_digest(
+                self.desk,
+                session=session,
+                today=self.today,
+                now=self.now,
+                dry_run=self.report.dry_run,
+            )
+        self.report.digest = found.counts() if found else None

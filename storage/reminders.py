@@ -3,16 +3,23 @@ reminders, the sweep lock, and the counts behind the digest and the extension fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, text
+from sqlalchemy import ColumnElement, Engine, and_, func, literal, literal_column, text, tuple_
+from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Case, OutboxItem, ReminderSent
 
+_STATE_NAME = re.compile(r"[a-z_]+")
+# Rows per INSERT statement: short statements stay in psycopg's parse cache (4 kB).
+PAGE_ROWS = 40
 # PostgreSQL advisory lock id of the reminder sweep (one instance sweeps at a time).
 SWEEP_LOCK = 0x44535202
 
@@ -23,22 +30,35 @@ def effective_due() -> ColumnElement[date]:
 
 
 def _active(closed: Collection[str]) -> ColumnElement[bool]:
-    # `NOT IN (closed)`, the same words as the partial index's predicate, so it is used.
-    return col(Case.state).not_in(sorted(closed))
+    """`state NOT IN ('done', ...)` with literal values: the words of the partial index's
+    predicate, which a planner can only match against constants, not bound parameters."""
+    if not all(_STATE_NAME.fullmatch(state) for state in closed):
+        raise ValueError(f"unexpected state names {sorted(closed)!r}")
+    return col(Case.state).not_in([literal_column(f"'{state}'") for state in sorted(closed)])
+
+
+def deadline_statement(
+    *, closed: Collection[str], horizon: date, after: tuple[date, int] | None, limit: int
+) -> SelectOfScalar[Case]:
+    """Active cases due on or before `horizon`, ordered by (effective due date, id) and
+    continuing after `after`: keyset pagination in the order of the index
+    `ix_dsr_case_active_effective_due` (see docs/reminders.md)."""
+    statement = select(Case).where(_active(closed)).where(effective_due() <= horizon)
+    if after is not None:
+        after_row = tuple_(literal(after[0]), literal(after[1]))
+        statement = statement.where(tuple_(effective_due(), col(Case.id)) > after_row)
+    return statement.order_by(effective_due(), col(Case.id)).limit(limit)
 
 
 def deadline_batch(
-    *, session: Session, closed: Collection[str], horizon: date, after_id: int, limit: int
+    *,
+    session: Session,
+    closed: Collection[str],
+    horizon: date,
+    after: tuple[date, int] | None,
+    limit: int,
 ) -> Sequence[Case]:
-    """Active cases due on or before `horizon`, by id after `after_id` (keyset pagination)."""
-    statement = (
-        select(Case)
-        .where(_active(closed))
-        .where(effective_due() <= horizon)
-        .where(col(Case.id) > after_id)
-        .order_by(col(Case.id))
-        .limit(limit)
-    )
+    statement = deadline_statement(closed=closed, horizon=horizon, after=after, limit=limit)
     return session.exec(statement).all()
 
 
@@ -72,17 +92,42 @@ def sent_steps(*, session: Session, case_ids: Collection[int]) -> dict[int, set[
     return found
 
 
-def record_step(*, session: Session, case_id: int, step: str, due: date, at: datetime) -> bool:
-    """Insert the exactly-once row; False when it exists (another sweep did it)."""
+def record_steps(
+    *, session: Session, steps: Sequence[tuple[int, str, date]], at: datetime
+) -> set[tuple[int, str, date]]:
+    """Insert the exactly-once rows (ON CONFLICT DO NOTHING); return those this call
+    inserted. A row that exists already was recorded by another sweep."""
+    if not steps:
+        return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(ReminderSent)
-        .values(case_id=case_id, step=step, due=due, at=at)
         .on_conflict_do_nothing(index_elements=["case_id", "step", "due"])
-        .returning(col(ReminderSent.id))
+        .returning(col(ReminderSent.case_id), col(ReminderSent.step), col(ReminderSent.due))
+        .execution_options(insertmanyvalues_page_size=PAGE_ROWS)
     )
-    return session.connection().execute(statement).first() is not None
+    rows = [{"case_id": c, "step": s, "due": d, "at": at} for c, s, d in steps]
+    return {(c, s, d) for c, s, d in session.connection().execute(statement, rows)}
+
+
+def add_outbox_rows(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many outbox rows at once (column defaults apply); the caller has checked that
+    their dedupe keys are free."""
+    if rows:
+        statement = insert_into(OutboxItem).execution_options(
+            insertmanyvalues_page_size=PAGE_ROWS // 2
+        )
+        session.connection().execute(statement, list(rows))
+
+
+def existing_outbox_keys(*, session: Session, keys: Collection[str]) -> set[str]:
+    if not keys:
+        return set()
+    found = session.exec(
+        select(col(OutboxItem.dedupe_key)).where(col(OutboxItem.dedupe_key).in_(sorted(keys)))
+    )
+    return set(found.all())
 
 
 def outbox_key_exists(*, session: Session, dedupe_key: str) -> bool:

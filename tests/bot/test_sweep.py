@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
 import json
 from collections.abc import Iterable
@@ -67,6 +68,14 @@ def outbox(desk: Desk, kind: str) -> list[OutboxItem]:
 def payload(item: OutboxItem) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(item.payload)
     return value
+
+
+def mail_of(desk: Desk, item: OutboxItem) -> email.message.EmailMessage:
+    """The queued mail, whether the payload column or queue_mail sealed it."""
+    raw = item.payload if b"Subject:" in item.payload[:8192] else desk.sealer.open(item.payload)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    return parsed
 
 
 def verified_and_assigned(desk: Desk) -> Case:
@@ -196,20 +205,20 @@ def test_a_sweep_that_crashes_half_way_is_redone_without_doubles(
         verified_and_assigned(slack_desk)
     import bot.sweep
 
-    real = bot.sweep.queue_slack
+    real = bot.sweep.reminder_text
     calls: list[int] = []
 
-    def flaky(*args: Any, **kwargs: Any) -> OutboxItem | None:
+    def flaky(*args: Any, **kwargs: Any) -> str:
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 2:  # the steps are recorded, the second row is being built
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(bot.sweep, "queue_slack", flaky)
+    monkeypatch.setattr(bot.sweep, "reminder_text", flaky)
     with pytest.raises(RuntimeError):
         run_sweep(slack_desk, now=at(date(2026, 3, 26)))
     assert steps(slack_desk) == [] and outbox(slack_desk, "reminder") == []
-    monkeypatch.setattr(bot.sweep, "queue_slack", real)
+    monkeypatch.setattr(bot.sweep, "reminder_text", real)
     run_sweep(slack_desk, now=at(date(2026, 3, 26)))
     run_sweep(slack_desk, now=at(date(2026, 3, 26), 12))
     assert len(steps(slack_desk)) == 3 and len(outbox(slack_desk, "reminder")) == 3
@@ -234,7 +243,7 @@ def test_without_slack_the_secretariat_gets_a_dutch_mail(desk: Desk) -> None:
     (item,) = outbox(desk, "reminder_secretariat")
     assert item.recipient == desk.settings.alert_address
     assert item.dedupe_key.startswith("reminder:deadline:")
-    mail = email.message_from_bytes(desk.sealer.open(item.payload), policy=email.policy.default)
+    mail = mail_of(desk, item)
     assert mail["Subject"].startswith("[DSR-2026-0001] Herinnering: inzage")
     text = mail.get_body(("plain",))
     assert text is not None
@@ -248,9 +257,7 @@ def test_identity_one_reminder_to_the_requester_then_one_question(slack_desk: De
     assert [name for name, _ in steps(slack_desk)] == ["identity-reminder", "identity-give-up"]
     (mail_item,) = outbox(slack_desk, "auto.identity_reminder")
     assert mail_item.recipient == case.requester
-    mail = email.message_from_bytes(
-        slack_desk.sealer.open(mail_item.payload), policy=email.policy.default
-    )
+    mail = mail_of(slack_desk, mail_item)
     assert mail["Subject"] == "[DSR-2026-0001] Reminder: please confirm your identity"
     (question,) = [r for r in outbox(slack_desk, "reminder") if payload(r)["purpose"] == "identity"]
     assert "/dsr close DSR-2026-0001 refused" in payload(question)["text"]
@@ -313,7 +320,7 @@ def test_build_digest_for_stats_and_the_digest_mail_without_slack(desk: Desk) ->
     run_sweep(desk, now=at(date(2026, 3, 4), 9, 1))
     (item,) = outbox(desk, "digest")
     assert item.case_id is None and item.recipient == desk.settings.alert_address
-    mail = email.message_from_bytes(desk.sealer.open(item.payload))
+    mail = mail_of(desk, item)
     assert mail["Subject"].startswith("Dagoverzicht")
 
 
@@ -330,23 +337,26 @@ def test_dsr_reminders_run_dry_run_json(
     desk: Desk, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from handlers.cli import main
+    from handlers.cli.common import desk as cli_desk
 
-    verified_and_assigned(desk)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DSR_DATABASE_URL", desk.settings.database_url)
     monkeypatch.setenv("DSR_DB_AUTO_UPGRADE", "true")
     monkeypatch.setenv("DSR_SMTP_LISTEN", "")
+    the_desk = cli_desk()  # sealed the way the command will read it
+    verified_and_assigned(the_desk)
     with pytest.raises(SystemExit) as exited:
         main(["reminders", "run", "--now", "2026-03-26T10:00:00+01:00", "--dry-run", "--json"])
     assert exited.value.code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["dry_run"] is True and report["queued"] == 1
     assert report["reminders"][0]["step"] == "t-7"
-    assert steps(desk) == []
+    assert steps(the_desk) == []
     with pytest.raises(SystemExit):
         main(["reminders", "run", "--now", "2026-03-26T10:00:00+01:00"])
     assert "1 reminder(s) queued" in capsys.readouterr().out
-    assert [name for name, _ in steps(desk)] == ["t-7"]
+    assert [name for name, _ in steps(the_desk)] == ["t-7"]
+    the_desk.engine.dispose()
 
 
 def test_the_report_as_json(slack_desk: Desk) -> None:
