@@ -6,7 +6,6 @@ answer 429 (with Retry-After) or a 5xx for the next N calls."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any

@@ -3,7 +3,6 @@ the user must be one of the secretariat; refusals are audited."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from enum import StrEnum
@@ -55,13 +54,13 @@ def actor_of(user_id: str) -> str:
 async def admit(deps: SlackDeps, body: Mapping[str, Any], *, what: str) -> Verdict:
     """Claim this delivery and check who sent it; call after ack, before touching a case."""
     key = delivery_key(body)
-    if key is not None and not await asyncio.to_thread(_claim, deps, key):
+    if key is not None and not await deps.db(_claim, deps, key):
         logger.info("slack: %s delivered again; already handled", what)
         return Verdict.DUPLICATE
     user = user_of(body)
     if user and await deps.members.allows(user):
         return Verdict.ACT
-    await asyncio.to_thread(_audit_refusal, deps, user, what)
+    await deps.db(_audit_refusal, deps, user, what)
     logger.warning("slack: unauthorised user tried %s", what)
     return Verdict.REFUSED
 

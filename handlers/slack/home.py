@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -27,7 +26,7 @@ def home_view(deps: SlackDeps) -> dict[str, Any]:
 
 
 async def publish_home(deps: SlackDeps, user_id: str, *, allowed: bool = True) -> None:
-    view = await asyncio.to_thread(home_view, deps) if allowed else build_home_refused()
+    view = await deps.db(home_view, deps) if allowed else build_home_refused()
     await deps.client.views_publish(user_id=user_id, view=view)
     if allowed:
         deps.home_viewers.add(user_id)
@@ -37,7 +36,7 @@ async def refresh_homes(deps: SlackDeps) -> None:
     """Re-publish for everyone who opened Home since start (one query for all of them)."""
     if not deps.home_viewers:
         return
-    view = await asyncio.to_thread(home_view, deps)
+    view = await deps.db(home_view, deps)
     for user_id in sorted(deps.home_viewers):
         try:
             await deps.client.views_publish(user_id=user_id, view=view)

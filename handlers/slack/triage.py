@@ -3,7 +3,6 @@ a sentence for the user and a stale message's differences named."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -65,8 +64,8 @@ async def run_action(
 ) -> Outcome:
     """Act on the case as it is now; when `shown` is out of date, say what had changed."""
     try:
-        notice = await asyncio.to_thread(_stale, deps, reference, shown)
-        case = await asyncio.to_thread(
+        notice = await deps.db(_stale, deps, reference, shown)
+        case = await deps.db(
             ACTIONS[action],
             deps.desk,
             reference=reference,

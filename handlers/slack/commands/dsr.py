@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -12,9 +12,10 @@ from handlers.slack.commands.queries import list_blocks, show_blocks, stats_text
 from handlers.slack.deps import SlackDeps
 from handlers.slack.guard import Verdict, admit
 from handlers.slack.parse import Command, Usage, parse_command
-from handlers.slack.texts import NOT_AUTHORISED
+from handlers.slack.texts import NOT_AUTHORISED, SOMETHING_WENT_WRONG
 from handlers.slack.triage import run_action, unknown_case
 
+logger = logging.getLogger("dsr.slack.commands")
 Reply = tuple[str, list[Block] | None]
 
 
@@ -23,14 +24,12 @@ async def answer(deps: SlackDeps, command: Command, *, user_id: str) -> Reply:
         case "help":
             return build_help(), None
         case "list":
-            return await asyncio.to_thread(
-                list_blocks, deps, command.value or "open", user_id=user_id
-            )
+            return await deps.db(list_blocks, deps, command.value or "open", user_id=user_id)
         case "stats":
-            return await asyncio.to_thread(stats_text, deps), None
+            return await deps.db(stats_text, deps), None
         case "show":
             reference = command.reference or ""
-            shown = await asyncio.to_thread(show_blocks, deps, reference)
+            shown = await deps.db(show_blocks, deps, reference)
             return shown if shown is not None else (unknown_case(reference), None)
     outcome = await run_action(
         deps,
@@ -72,5 +71,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             if verdict is Verdict.REFUSED:
                 await respond(text=NOT_AUTHORISED, response_type="ephemeral")
                 return
-        text, blocks = await answer(deps, parsed, user_id=str(body.get("user_id", "")))
+        try:
+            text, blocks = await answer(deps, parsed, user_id=str(body.get("user_id", "")))
+        except Exception:
+            logger.exception("slack: %s failed", what)
+            text, blocks = SOMETHING_WENT_WRONG, None
         await respond(text=text, blocks=blocks, response_type="ephemeral")

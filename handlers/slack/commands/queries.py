@@ -53,7 +53,7 @@ def show_blocks(deps: SlackDeps, reference: str) -> tuple[str, list[Block]] | No
         raw = first_request_raw(session=session, case_id=case.id) if deps.show_body else None
     lines: list[str] = []
     if raw is not None:
-        text = parse_message(desk.sealer.open(raw)).text
+        text = parse_message(raw).text
         lines = [line for line in text.splitlines() if line.strip()][:BODY_LINES]
     return build_case_detail(detail, body_lines=lines)
 
