@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.categories import check_kind
 from bot.deadline import compute_deadline, ensure_extension_allowed
 from bot.desk import Desk
+from bot.lookup import person_key
 from bot.notices import queue_extension_notice, queue_outcome
 from bot.outbox import queue_slack
 from bot.states import ACTIVE, CLOSED, State, check_transition
@@ -59,6 +60,7 @@ def open_case(desk: Desk, *, session: Session, new: NewCase, now: datetime) -> C
         evidence=list(new.evidence),
         language=new.language,
         requester=new.requester,
+        requester_key=person_key(desk, new.requester),
         received_at=new.received_at,
         due=deadline.due,
         extended_due=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -12,15 +12,19 @@ from sqlmodel import Session
 
 from bot.calendar_nl import DutchCalendar
 from bot.settings import Settings
-from storage.engine import transaction
-from storage.sealing import PlainSealer, Sealer
+from storage.engine import engine_sealer, transaction
+from storage.sealing import Sealer
 
 
 @dataclass(frozen=True)
 class Desk:
     settings: Settings
     engine: Engine
-    sealer: Sealer = field(default_factory=PlainSealer)
+
+    @property
+    def sealer(self) -> Sealer:
+        """The engine's sealer (sealed columns use it); also for keyed lookup hashes."""
+        return engine_sealer(self.engine)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.cases import audit, mark_verified
 from bot.desk import Desk
+from bot.lookup import name_key, person_key
 from bot.outbox import queue_mail, queue_slack
 from bot.privacy import normalise_address
 from bot.states import State
@@ -54,11 +55,11 @@ class CodeTarget:
     unknown: bool
 
 
-def code_target(*, session: Session, sender: str, sender_name: str) -> CodeTarget:
+def code_target(desk: Desk, *, session: Session, sender: str, sender_name: str) -> CodeTarget:
     """The address on record when we know the person (by address, else by unique name)."""
-    person = find_by_email_key(session=session, email_key=normalise_address(sender))
+    person = find_by_email_key(session=session, email_key=person_key(desk, sender))
     if person is None:
-        by_name = find_by_name(session=session, name=sender_name)
+        by_name = find_by_name(session=session, name_key=name_key(desk, sender_name))
         person = by_name[0] if len(by_name) == 1 else None
     if person is None:
         return CodeTarget(sender, None, elsewhere=False, unknown=True)
@@ -74,7 +75,7 @@ def issue_code(desk: Desk, *, session: Session, case: Case, send_to: str, now: d
             case_id=case.id or 0,
             sent_to=send_to,
             issued_at=now,
-            secret=desk.sealer.seal(pyotp.random_base32().encode()),
+            secret=pyotp.random_base32().encode(),
         )
     check.issues = [*check.issues, now.isoformat()]
     check.issued_at, check.sent_to = now, send_to
@@ -92,7 +93,7 @@ def issue_code(desk: Desk, *, session: Session, case: Case, send_to: str, now: d
 
 
 def _hotp(desk: Desk, check: IdentityCheck) -> pyotp.HOTP:
-    return pyotp.HOTP(desk.sealer.open(check.secret).decode())
+    return pyotp.HOTP(check.secret.decode())
 
 
 def _code_valid(desk: Desk, check: IdentityCheck, code: str, *, now: datetime) -> bool | None:

@@ -90,7 +90,7 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
             subject=mail.subject[:500],
             sender=mail.sender,
             size=len(raw),
-            raw=desk.sealer.seal(raw),
+            raw=raw,
             flags=[f"source:{source}"],
         )
         result = _route(desk, session, mail, record, now=now)
@@ -129,7 +129,7 @@ def _quarantine(desk: Desk, raw: bytes, *, now: datetime, reason: str) -> Intake
                     size=len(raw),
                     action="quarantined",
                     reason=reason,
-                    raw=desk.sealer.seal(kept[:HEADER_LIMIT]),
+                    raw=kept[:HEADER_LIMIT],
                 )
             )
     logger.warning("intake quarantined size=%d reason=%s", len(raw), reason.split(":")[0])
@@ -150,7 +150,7 @@ def record_oversize(desk: Desk, *, size: int, where: str, now: datetime) -> Inta
                     size=size,
                     action="quarantined",
                     reason=reason,
-                    raw=desk.sealer.seal(b""),
+                    raw=b"",
                 )
             )
     logger.warning("intake quarantined size=%d reason=too large (left on the server)", size)
@@ -374,7 +374,7 @@ def _acknowledge(
     desk: Desk, session: Session, case: Case, mail: ParsedMail, *, to: str, now: datetime
 ) -> None:
     """Acknowledge to the requester; the one-time code goes to the address on record."""
-    target = code_target(session=session, sender=to, sender_name=mail.sender_name)
+    target = code_target(desk, session=session, sender=to, sender_name=mail.sender_name)
     if target.unknown:
         _flag(case, "unknown_requester")
     code = issue_code(desk, session=session, case=case, send_to=target.address, now=now)

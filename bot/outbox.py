@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.compose import compose
 from bot.desk import Desk
+from bot.lookup import person_key
 from bot.templates import render_mail
 from storage.audit import append_event
 from storage.models import Case, Message, OutboxItem
@@ -91,8 +92,9 @@ def queue_mail(
             dedupe_key=dedupe_key,
             case_id=case_id,
             recipient=to,
+            recipient_key=person_key(desk, to),
             message_id=mail["Message-ID"],
-            payload=desk.sealer.seal(raw),
+            payload=raw,
             created_at=now,
             next_attempt_at=now,
         ),
@@ -110,7 +112,7 @@ def queue_mail(
             sender=settings.sender_address,
             size=len(raw),
             action="queued",
-            raw=desk.sealer.seal(raw),
+            raw=raw,
         )
     )
     append_event(
@@ -126,7 +128,9 @@ def queue_mail(
 
 
 def _over_daily_limit(desk: Desk, *, session: Session, to: str, now: datetime) -> bool:
-    recent = count_recent_automatic(session=session, recipient=to, since=now - timedelta(days=1))
+    recent = count_recent_automatic(
+        session=session, recipient_key=person_key(desk, to), since=now - timedelta(days=1)
+    )
     return recent >= desk.settings.max_auto_replies_per_day
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.desk import Desk
-from bot.privacy import normalise_address
+from bot.lookup import name_key, person_key
 from storage.audit import append_event
 from storage.models import KnownPerson
 from storage.persons import find_by_email_key
@@ -58,7 +58,7 @@ def import_register(desk: Desk, *, text: str, actor: str, now: datetime) -> Impo
             if error is not None:
                 report.errors.append(f"line {line}: {error}")
                 continue
-            _upsert(session, row, now=now, report=report)
+            _upsert(desk, session, row, now=now, report=report)
         append_event(
             session=session,
             at=now,
@@ -74,7 +74,7 @@ def import_register(desk: Desk, *, text: str, actor: str, now: datetime) -> Impo
 
 
 def _upsert(
-    session: Session, row: dict[str, str | None], *, now: datetime, report: ImportReport
+    desk: Desk, session: Session, row: dict[str, str | None], *, now: datetime, report: ImportReport
 ) -> None:
     email = (row.get("email") or "").strip()
     birth = (row.get("date_of_birth") or "").strip()
@@ -83,9 +83,9 @@ def _upsert(
         "name": " ".join((row.get("name") or "").split()),
         "employee_number": (row.get("employee_number") or "").strip() or None,
         "organisation": (row.get("organisation") or "").strip(),
-        "date_of_birth": date.fromisoformat(birth) if birth else None,
+        "date_of_birth": date.fromisoformat(birth).isoformat() if birth else None,
     }
-    key = normalise_address(email)
+    key = person_key(desk, email)
     person = find_by_email_key(session=session, email_key=key)
     if person is None:
         person = KnownPerson(email_key=key, email=email, updated_at=now)
@@ -97,6 +97,7 @@ def _upsert(
         report.updated += 1
     for name, value in values.items():
         setattr(person, name, value)
+    person.name_key = name_key(desk, person.name) or ""
     person.updated_at = now
     session.add(person)
 
@@ -104,7 +105,7 @@ def _upsert(
 def look_up(desk: Desk, *, address: str, actor: str, now: datetime) -> KnownPerson | None:
     """A person reading the register is an audited event."""
     with desk.transaction() as session:
-        person = find_by_email_key(session=session, email_key=normalise_address(address))
+        person = find_by_email_key(session=session, email_key=person_key(desk, address))
         append_event(
             session=session,
             at=now,

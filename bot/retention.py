@@ -46,7 +46,7 @@ def purge(
             .select_from(Message)
             .where(col(Message.case_id).is_(None))
             .where(col(Message.at) < cutoff)
-            .where(func.length(Message.raw) > 0)
+            .where(col(Message.purged_at).is_(None))
         ).one()
         references = tuple(c.reference for c in cases)
         if dry_run:
@@ -57,8 +57,8 @@ def purge(
             update(Message)
             .where(col(Message.case_id).is_(None))
             .where(col(Message.at) < cutoff)
-            .where(func.length(Message.raw) > 0)
-            .values(raw=b"", subject="", sender="")
+            .where(col(Message.purged_at).is_(None))
+            .values(raw=b"", subject="", sender="", purged_at=now)
         )
         if loose:
             append_event(
@@ -76,7 +76,7 @@ def _purge_case(session: Session, case: Case, *, now: datetime, actor: str) -> N
     session.exec(
         update(Message)
         .where(col(Message.case_id) == case.id)
-        .values(raw=b"", subject="", sender="")
+        .values(raw=b"", subject="", sender="", purged_at=now)
     )
     session.exec(
         update(OutboxItem)

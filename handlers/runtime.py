@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.desk import Desk
+from bot.keys import check_key, load_sealer
 from bot.settings import Settings
 from storage.engine import make_engine
 from storage.migrate import is_up_to_date, upgrade
@@ -30,7 +31,8 @@ def utcnow() -> datetime:
 
 def build_desk(settings: Settings, *, migrate: bool = True) -> Desk:
     """Engine and desk; the embedded SQLite default upgrades itself, PostgreSQL only on request."""
-    engine = make_engine(settings.database_url)
+    sealer = load_sealer(settings)
+    engine = make_engine(settings.database_url, sealer=sealer)
     if migrate:
         if settings.is_sqlite or settings.db_auto_upgrade:
             upgrade(engine)
@@ -39,6 +41,7 @@ def build_desk(settings: Settings, *, migrate: bool = True) -> Desk:
                 "the database is not at the latest migration; run `dsr db upgrade` "
                 "(or set DSR_DB_AUTO_UPGRADE=true)"
             )
+        check_key(engine, sealer)
     return Desk(settings=settings, engine=engine)
 
 

@@ -11,11 +11,28 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from storage.sealing import PlainSealer, Sealer
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """Build the one engine of a process; SQLite gets WAL and serialised write transactions."""
+def make_engine(url: str, *, sealer: Sealer | None = None, pool_size: int = 5) -> Engine:
+    """Build the one engine of a process; SQLite gets WAL and serialised write transactions.
+
+    `sealer` seals the personal columns (storage/types.py); the service passes a FernetSealer,
+    tests of other things get the PlainSealer.
+    """
+    engine = _engine(url, pool_size=pool_size)
+    engine.dialect.dsr_sealer = sealer or PlainSealer()  # type: ignore[attr-defined]
+    return engine
+
+
+def engine_sealer(engine: Engine) -> Sealer:
+    sealer: Sealer = engine.dialect.dsr_sealer  # type: ignore[attr-defined]
+    return sealer
+
+
+def _engine(url: str, *, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import SealedBytes, SealedText, UTCDateTime
 
 
 def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
@@ -35,7 +35,7 @@ class Case(SQLModel, table=True):
     needs_triage: bool = False
     evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     language: str = Field(default="nl", max_length=2)
-    requester: str = Field(max_length=320)
+    requester: str = Field(sa_column=Column(SealedText(), nullable=False))
     requester_key: str = Field(default="", index=True, max_length=128)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     due: date = Field(index=True)
@@ -64,13 +64,14 @@ class Message(SQLModel, table=True):
     dedupe_key: str = Field(max_length=998)
     message_id: str | None = Field(default=None, index=True, max_length=998)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    subject: str = ""
-    sender: str = Field(default="", max_length=320)
+    subject: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    sender: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
     size: int = 0
     action: str = Field(default="", max_length=16)
     reason: str = ""
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    raw: bytes = Field(sa_column=Column(SealedBytes(), nullable=False))
+    purged_at: datetime | None = _utc_column(nullable=True)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -98,9 +99,10 @@ class OutboxItem(SQLModel, table=True):
     kind: str = Field(max_length=64)
     dedupe_key: str = Field(unique=True, max_length=255)
     case_id: int | None = Field(default=None, foreign_key="dsr_case.id", index=True)
-    recipient: str = Field(default="", max_length=320)
+    recipient: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    recipient_key: str = Field(default="", index=True, max_length=128)
     message_id: str | None = Field(default=None, index=True, max_length=998)
-    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    payload: bytes = Field(sa_column=Column(SealedBytes(), nullable=False))
     state: str = Field(default="pending", max_length=16)
     attempts: int = 0
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -132,12 +134,13 @@ class KnownPerson(SQLModel, table=True):
 
     __tablename__ = "known_person"
     id: int | None = Field(default=None, primary_key=True)
-    email_key: str = Field(unique=True, index=True, max_length=320)
-    email: str = Field(max_length=320)
-    name: str = ""
-    employee_number: str | None = Field(default=None, max_length=64)
-    organisation: str = ""
-    date_of_birth: date | None = None
+    email_key: str = Field(unique=True, index=True, max_length=128)
+    name_key: str = Field(default="", index=True, max_length=128)
+    email: str = Field(sa_column=Column(SealedText(), nullable=False))
+    name: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    employee_number: str | None = Field(default=None, sa_column=Column(SealedText()))
+    organisation: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    date_of_birth: str | None = Field(default=None, sa_column=Column(SealedText()))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -146,8 +149,8 @@ class IdentityCheck(SQLModel, table=True):
 
     __tablename__ = "identity_check"
     case_id: int = Field(foreign_key="dsr_case.id", primary_key=True)
-    secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    sent_to: str = Field(max_length=320)
+    secret: bytes = Field(sa_column=Column(SealedBytes(), nullable=False))
+    sent_to: str = Field(sa_column=Column(SealedText(), nullable=False))
     issued_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     issues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     wrong_attempts: int = 0

@@ -77,14 +77,12 @@ def mark_final(*, session: Session, item_id: int, state: str, error: str) -> Non
         session.add(item)
 
 
-def count_recent_automatic(
-    *, session: Session, recipient: str, since: datetime
-) -> int:
+def count_recent_automatic(*, session: Session, recipient_key: str, since: datetime) -> int:
     statement = (
         select(func.count())
         .select_from(OutboxItem)
         .where(OutboxItem.channel == "mail")
-        .where(func.lower(OutboxItem.recipient) == recipient.lower())
+        .where(OutboxItem.recipient_key == recipient_key)
         .where(col(OutboxItem.kind).startswith("auto."))
         .where(OutboxItem.created_at >= since)
     )

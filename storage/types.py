@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, LargeBinary, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -29,3 +29,45 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime from the database, got {type(value)!r}")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sealer(dialect: Dialect) -> Any:
+    sealer = getattr(dialect, "dsr_sealer", None)
+    if sealer is None:
+        # Never write plaintext by accident: an engine without a sealer cannot store these.
+        raise RuntimeError("engine has no sealer; build it with storage.engine.make_engine")
+    return sealer
+
+
+class SealedBytes(TypeDecorator[bytes]):
+    """Bytes sealed by the engine's sealer (Fernet in service)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return bytes(_sealer(dialect).seal(bytes(value)))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return bytes(_sealer(dialect).open(bytes(value)))
+
+
+class SealedText(TypeDecorator[str]):
+    """Text sealed by the engine's sealer; stored as the token's ASCII text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return bytes(_sealer(dialect).seal(value.encode())).decode("utf-8")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return bytes(_sealer(dialect).open(str(value).encode("utf-8"))).decode("utf-8")

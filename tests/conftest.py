@@ -15,12 +15,22 @@ from sqlalchemy import Engine
 from bot.desk import Desk
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from storage.sealing import generate_key
 from tests.factories import make_settings
 
 POSTGRES_URL = os.environ.get(
     "DSR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+TEST_KEY = generate_key()
+
+
+@pytest.fixture(autouse=True)
+def _encryption_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in tests seal with a test key (PostgreSQL requires one)."""
+    monkeypatch.setenv("DSR_ENCRYPTION_KEY", TEST_KEY)
 
 
 def _libpq(url: str) -> str:

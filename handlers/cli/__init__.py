@@ -6,8 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bot.keys import EncryptionKeyError
 from bot.settings import SettingsError
-from handlers.cli import audit, cases, db, deadline, demo, ingest, reminders, serve, subjects
+from handlers.cli import audit, cases, db, deadline, demo, ingest, keys, reminders, serve, subjects
 from handlers.runtime import StartupError
 
 EX_USAGE, EX_CONFIG = 2, 78
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Privacybalie voor AVG-verzoeken van betrokkenen",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, db, deadline, cases, subjects, ingest, demo, reminders, audit):
+    for module in (serve, db, deadline, cases, subjects, ingest, demo, reminders, audit, keys):
         module.register(commands)
     return parser
 
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         code = int(args.func(args))
-    except (SettingsError, StartupError) as exc:
+    except (SettingsError, StartupError, EncryptionKeyError) as exc:
         print(f"dsr: {exc}", file=sys.stderr)
         code = EX_CONFIG
     raise SystemExit(code)

@@ -62,7 +62,7 @@ def run_show(args: argparse.Namespace) -> int:
         "email": person.email,
         "employee_number": person.employee_number,
         "organisation": person.organisation,
-        "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None,
+        "date_of_birth": person.date_of_birth,
     }
     if args.json:
         print_json(row)

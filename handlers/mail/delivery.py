@@ -209,7 +209,7 @@ class OutboxWorker:
             return [
                 Claimed(
                     id=int(i.id or 0),
-                    payload=self.desk.sealer.open(i.payload),
+                    payload=i.payload,
                     recipient=i.recipient,
                     attempts=i.attempts,
                     created_at=i.created_at,

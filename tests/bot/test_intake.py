@@ -121,7 +121,7 @@ def opened(desk: Desk) -> tuple[IntakeResult, OutboxItem]:
 
 def test_our_own_acknowledgement_fed_back_in_is_dropped(desk: Desk) -> None:
     _, ack = opened(desk)
-    result = process_message(desk, desk.sealer.open(ack.payload), now=T0, source="t")
+    result = process_message(desk, ack.payload, now=T0, source="t")
     assert (result.action, result.case) == ("ignored", None)
     assert result.reason == "our own mail came back"
     assert len(all_cases(desk)) == 1
@@ -130,7 +130,7 @@ def test_our_own_acknowledgement_fed_back_in_is_dropped(desk: Desk) -> None:
 
 def test_an_out_of_office_quoting_our_mail_opens_nothing(desk: Desk) -> None:
     first, ack = opened(desk)
-    quoted = "\n".join(f"> {line}" for line in desk.sealer.open(ack.payload).decode().splitlines())
+    quoted = "\n".join(f"> {line}" for line in ack.payload.decode().splitlines())
     ooo = request(
         message_id="<ooo-1@example.nl>",
         subject="Automatisch antwoord: Uw verzoek [DSR-2026-0001]",

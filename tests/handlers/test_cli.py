@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.desk import Desk
+from bot.settings import load_settings
 from handlers.cli import main
+from handlers.runtime import build_desk
+from storage.sealing import generate_key
 from tests.factories import make_settings, new_case
 
 
@@ -26,6 +29,7 @@ def env(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> str:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DSR_DATABASE_URL", db_url)
     monkeypatch.setenv("DSR_DB_AUTO_UPGRADE", "true")
+    monkeypatch.setenv("DSR_ENCRYPTION_KEY", generate_key())
     return db_url
 
 
@@ -124,12 +128,8 @@ def test_missing_arguments_give_usage(env: str, capsys: pytest.CaptureFixture[st
 
 
 def _desk(url: str, tmp_path: Path) -> Desk:
-    from storage.engine import make_engine
-    from storage.migrate import upgrade
-
-    engine = make_engine(url)
-    upgrade(engine)
-    return Desk(settings=make_settings(url, tmp_path), engine=engine)
+    """The desk the CLI itself builds from the environment (same key, same database)."""
+    return build_desk(load_settings())
 
 
 def test_serve_starts_logs_each_subsystem_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_serve_starts_logs_each_subsystem_and_stops_on_sigterm(tmp_path: Path) -
     process.send_signal(signal.SIGTERM)
     remaining = process.communicate(timeout=5)[1]
     log = "".join(seen) + remaining
-    assert process.returncode == 0
+    assert process.returncode == 0, log
     assert "slack: off (no SLACK_BOT_TOKEN)" in log
     assert "database: sqlite" in log
     assert "stopped" in log

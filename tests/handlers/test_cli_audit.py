@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from storage.sealing import generate_key
 from tests.factories import make_settings, new_case
 from tests.handlers.test_cli import _desk, run_cli
 
@@ -15,6 +16,7 @@ from tests.handlers.test_cli import _desk, run_cli
 def env(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path) -> str:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DSR_ENCRYPTION_KEY", generate_key())
     return sqlite_url
 
 

@@ -237,7 +237,7 @@ def add_rows(desk: Desk, count: int) -> None:
                     dedupe_key=f"test:{n}",
                     recipient=f"p{n}@example.nl",
                     message_id=f"<m{n}@dsr.proambt.nl>",
-                    payload=desk.sealer.seal(raw),
+                    payload=raw,
                     created_at=T0,
                     next_attempt_at=T0,
                 )
