@@ -7,16 +7,19 @@ fresh ladder by itself. The clock comes in as `today` (a local date).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+
+from sqlmodel import Session
 
 from bot.calendar_nl import DutchCalendar
 from bot.settings import Settings
 from bot.states import CLOSED, State
 from bot.wording import long_date
-from storage.models import Case
+from storage.models import Case, OutboxItem
+from storage.outbox import DROPPED, mark_final
 
 SECRETARIAT_LANGUAGE = "nl"
 DEADLINE, IDENTITY = "deadline", "identity"
@@ -338,3 +341,25 @@ def reminder_text(reminder: Reminder, *, language: str = SECRETARIAT_LANGUAGE) -
         f"*{head} {values['reference']}* ({values['kind_words']}): {deadline} "
         f"{values['due']}, {values['days_text']}.\n{following}: {values['action']}"
     )
+
+
+def drop_stale_reminders(*, session: Session, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+    """Claimed outbox rows minus reminders no longer wanted, which are marked `dropped`.
+
+    Both delivery workers (mail and Slack) call this on what they claimed, in the claim's
+    transaction, so a reminder for a case closed or extended since is never sent.
+    """
+    keep: list[OutboxItem] = []
+    for item in items:
+        facts = payload_from_key(item.dedupe_key)
+        case = session.get(Case, item.case_id) if facts and item.case_id else None
+        if facts is not None and not reminder_still_wanted(case, facts):
+            mark_final(
+                session=session,
+                item_id=item.id or 0,
+                state=DROPPED,
+                error="reminder no longer wanted: the case changed since it was queued",
+            )
+            continue
+        keep.append(item)
+    return keep

@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from bot.cases import audit
 from bot.desk import Desk
+from bot.reminders import drop_stale_reminders
 from bot.settings import LOOPBACK_HOSTS, Settings
 from handlers.mail.maildir import write_maildir
 from handlers.runtime import utcnow
@@ -197,8 +198,11 @@ class OutboxWorker:
 
     def _claim(self, now: datetime) -> Sequence[Claimed]:
         with self.desk.transaction() as session:
-            items = claim_due(
-                session=session, channel="mail", now=now, limit=self.batch, lease=self.lease
+            items = drop_stale_reminders(
+                session=session,
+                items=claim_due(
+                    session=session, channel="mail", now=now, limit=self.batch, lease=self.lease
+                ),
             )
             case_ids = {i.case_id for i in items if i.case_id is not None}
             refs = dict(

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from bot.reminders import drop_stale_reminders
 from bot.states import CLOSED
 from handlers.slack.deps import SlackDeps
 from handlers.slack.failures import Failure, retry_at, slack_failure
@@ -155,8 +156,11 @@ class SlackDelivery:
 
     def _claim(self, now: datetime) -> list[Row]:
         with self.deps.desk.transaction() as session:
-            items = claim_due(
-                session=session, channel="slack", now=now, limit=self.batch, lease=self.lease
+            items = drop_stale_reminders(
+                session=session,
+                items=claim_due(
+                    session=session, channel="slack", now=now, limit=self.batch, lease=self.lease
+                ),
             )
             return [Row.of(item) for item in items]
 
