@@ -42,10 +42,8 @@ SLACK = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_APP_TOKEN": "xapp-bench"}
 POSTGRES_URL = os.environ.get(
     "DSR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-INDEX = (
-    "CREATE INDEX ix_dsr_case_active_effective_due ON dsr_case "
-    "((coalesce(extended_due, due)), id) WHERE state NOT IN ('done', 'refused', 'withdrawn')"
-)
+# Created by migration 0004; --without-index drops it to show what it is worth.
+DROP_INDEX = "DROP INDEX ix_dsr_case_active_effective_due"
 COLUMNS = (
     "reference", "state", "category", "also", "confidence", "needs_triage", "evidence",
     "language", "requester", "requester_key", "received_at", "due", "verified_at", "assignee",
@@ -141,9 +139,9 @@ def bench(url: str, args: argparse.Namespace, workdir: str) -> None:
     requester = b"someone@example.nl".decode()
     loader = load_sqlite if engine.dialect.name == "sqlite" else load_postgres
     seconds, _ = timed(lambda: loader(engine, rows(args.cases, args.due, requester)))
-    if not args.without_index:
+    if args.without_index:
         with engine.begin() as connection:
-            connection.execute(text(INDEX))
+            connection.execute(text(DROP_INDEX))
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))
     name = engine.dialect.name

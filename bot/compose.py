@@ -46,7 +46,8 @@ def compose(
     mail["X-Auto-Response-Suppress"] = "All"
     mail["Precedence"] = "auto_reply" if automatic else "bulk"
     mail[LOOP_HEADER] = loop_token
-    mail["Content-Language"] = language
     mail.set_content(rendered.text)
     mail.add_alternative(rendered.html, subtype="html")
+    # After the body: set_content() drops Content-* headers already present (RFC 3282).
+    mail["Content-Language"] = language
     return mail

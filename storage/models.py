@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import SealedBytes, SealedText, UTCDateTime
@@ -26,6 +26,16 @@ class ReferenceCounter(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     __tablename__ = "dsr_case"
+    # The reminder sweep walks active cases by effective due date (keyset pagination).
+    __table_args__ = (
+        Index(
+            "ix_dsr_case_active_effective_due",
+            func.coalesce(text("extended_due"), text("due")),
+            "id",
+            postgresql_where=text("state NOT IN ('done', 'refused', 'withdrawn')"),
+            sqlite_where=text("state NOT IN ('done', 'refused', 'withdrawn')"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, index=True, max_length=32)
     state: str = Field(index=True, max_length=32)
