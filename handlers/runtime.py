@@ -72,7 +72,7 @@ def single_instance(settings: Settings) -> Iterator[None]:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    """DSR_LOG_FORMAT and DSR_LOG_LEVEL; see handlers/logsetup.py."""
+    from handlers.logsetup import configure_logging as configure
+
+    configure(settings)
