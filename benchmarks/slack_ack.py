@@ -62,8 +62,8 @@ def fill(desk: Desk, count: int) -> None:
     with desk.transaction() as session:
         for table in (SlackReceipt, OutboxItem, AuditEvent, Case):
             session.exec(delete(table))  # type: ignore[call-overload]
-        for i in range(0, len(rows), 5000):
-            session.exec(insert(Case).values(rows[i : i + 5000]))  # type: ignore[call-overload]
+        for i in range(0, len(rows), 2000):
+            session.exec(insert(Case).values(rows[i : i + 2000]))  # type: ignore[call-overload]
 
 
 async def run(database_url: str, tmp: str, cases: int, requests: int, concurrency: int) -> None:
