@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 
 from bot.templates import RenderedMail
@@ -29,11 +33,16 @@ def compose(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     automatic: bool = True,
-) -> EmailMessage:
-    mail = EmailMessage()
+) -> Message:
+    """multipart/alternative (text and HTML), UTF-8, with the headers that prevent loops.
+
+    Built with the compat32 MIME classes: several times faster than EmailMessage's header
+    registry, which matters on the intake path (every new request queues one).
+    """
+    mail = MIMEMultipart("alternative")
     mail["From"] = sender
     mail["To"] = to
-    mail["Subject"] = rendered.subject
+    mail["Subject"] = _header(rendered.subject)
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = make_msgid(domain=message_id_domain(own_domain))
     if in_reply_to:
@@ -46,8 +55,18 @@ def compose(
     mail["X-Auto-Response-Suppress"] = "All"
     mail["Precedence"] = "auto_reply" if automatic else "bulk"
     mail[LOOP_HEADER] = loop_token
-    mail.set_content(rendered.text)
-    mail.add_alternative(rendered.html, subtype="html")
-    # After the body: set_content() drops Content-* headers already present (RFC 3282).
-    mail["Content-Language"] = language
+    mail["Content-Language"] = language  # RFC 3282
+    mail.attach(MIMEText(rendered.text, "plain", _utf8_qp()))  # type: ignore[arg-type]
+    mail.attach(MIMEText(rendered.html, "html", _utf8_qp()))  # type: ignore[arg-type]
     return mail
+
+
+def _header(value: str) -> str:
+    """RFC 2047 encoding only when the text is not plain ASCII."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _utf8_qp() -> Charset:
+    charset = Charset("utf-8")
+    charset.body_encoding = QP  # readable in a mail client's source view, unlike base64
+    return charset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -20,6 +20,7 @@ from storage.sealing import Sealer
 class Desk:
     settings: Settings
     engine: Engine
+    cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def sealer(self) -> Sealer:

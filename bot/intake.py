@@ -172,13 +172,18 @@ def _route(
     desk: Desk, session: Session, mail: ParsedMail, record: Message, *, now: datetime
 ) -> IntakeResult:
     settings = desk.settings
-    if mail.message_id and is_our_message_id(session=session, message_id=mail.message_id):
+    own_domain = message_id_domain(settings.own_domain)
+    if (
+        mail.message_id
+        and mail.message_id.rstrip(">").lower().endswith("@" + own_domain)
+        and is_our_message_id(session=session, message_id=mail.message_id)
+    ):
         return IntakeResult("ignored", None, None, "our own mail came back")
     verdict = classify_sender(
         mail,
         own_domains={message_id_domain(settings.own_domain)},
         loop_header=LOOP_HEADER,
-        own_loop_token=loop_token(session),
+        own_loop_token=loop_token(desk, session),
     )
     case = _thread(session, mail)
     if verdict.kind == "bounce":

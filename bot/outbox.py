@@ -28,8 +28,12 @@ class UnverifiedDisclosure(PermissionError):
     """An outcome mail was asked for a case whose requester has not been verified."""
 
 
-def loop_token(session: Session) -> str:
-    return get_or_create_secret(session=session, name="loop_token")
+def loop_token(desk: Desk, session: Session) -> str:
+    """The installation's loop-header token (shared by instances; it never changes)."""
+    token = desk.cache.get("loop_token")
+    if token is None:
+        token = desk.cache["loop_token"] = get_or_create_secret(session=session, name="loop_token")
+    return token
 
 
 def queue_mail(
@@ -77,7 +81,7 @@ def queue_mail(
         to=to,
         now=now,
         own_domain=settings.own_domain,
-        loop_token=loop_token(session),
+        loop_token=loop_token(desk, session),
         language=lang,
         in_reply_to=in_reply_to,
         references=references,

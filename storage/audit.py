@@ -16,6 +16,7 @@ from storage.models import AuditEvent
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x44535201  # PostgreSQL advisory lock id serialising appends to the chain
+_LAST_HASH = "dsr_audit_last_hash"
 
 
 def _digest(prev_hash: str, event: AuditEvent) -> str:
@@ -47,11 +48,18 @@ def append_event(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add one event in the caller's transaction (it commits together with the change)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1))
-    prev_hash = last.first() or GENESIS
+    transaction = session.get_transaction()
+    cached = session.info.get(_LAST_HASH)
+    prev_hash = cached[1] if cached is not None and cached[0] is transaction else None
+    if prev_hash is None:
+        # First event of this transaction: take the chain (PostgreSQL; SQLite already holds
+        # the write lock) and read its end; later events of the same transaction follow on.
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection().execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK}
+            )
+        last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1))
+        prev_hash = last.first() or GENESIS
     event = AuditEvent(
         at=at,
         actor=actor,
@@ -64,7 +72,7 @@ def append_event(
     )
     event.hash = _digest(prev_hash, event)
     session.add(event)
-    session.flush()
+    session.info[_LAST_HASH] = (session.get_transaction(), event.hash)
     return event
 
 
