@@ -8,7 +8,19 @@ from collections.abc import Sequence
 
 from bot.keys import EncryptionKeyError
 from bot.settings import SettingsError
-from handlers.cli import audit, cases, db, deadline, demo, ingest, keys, reminders, serve, subjects
+from handlers.cli import (
+    audit,
+    cases,
+    classify,
+    db,
+    deadline,
+    demo,
+    ingest,
+    keys,
+    reminders,
+    serve,
+    subjects,
+)
 from handlers.runtime import StartupError
 
 EX_USAGE, EX_CONFIG = 2, 78
@@ -21,7 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Privacybalie voor AVG-verzoeken van betrokkenen",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, db, deadline, cases, subjects, ingest, demo, reminders, audit, keys):
+    for module in (
+        serve,
+        db,
+        deadline,
+        cases,
+        classify,
+        subjects,
+        ingest,
+        demo,
+        reminders,
+        audit,
+        keys,
+    ):
         module.register(commands)
     return parser
 
