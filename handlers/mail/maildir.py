@@ -1,14 +1,18 @@
 """Writing one mail into a Maildir (tmp/ first, then a rename into new/), durably.
 
-The layout and the unique-name rule follow https://cr.yp.to/proto/maildir.html.
+The layout and the unique-name rule follow https://cr.yp.to/proto/maildir.html. A mail with a
+Message-ID is written once: `dsr-delivered/<sha256 of the id>` names its file, so a retry after
+a crash between the write and `mark_sent` (an expired outbox lease) finds it and writes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import socket
 import time
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 _counter = itertools.count(1)
@@ -28,8 +32,13 @@ def unique_name() -> str:
 
 
 def write_maildir(root: Path, raw: bytes, *, envelope_to: str = "") -> Path:
-    """Deliver `raw` into `root/new/` and return its path; the data is on disk when this returns."""
+    """Deliver `raw` into `root/new/` and return its path; the data is on disk when this returns.
+
+    When a mail with the same Message-ID is already in new/ or cur/, return its path instead."""
     ensure_maildir(root)
+    marker = _marker(root, raw)
+    if marker is not None and (earlier := _delivered(root, marker)) is not None:
+        return earlier
     name = unique_name()
     tmp, new = root / "tmp" / name, root / "new" / name
     head = f"Delivered-To: {envelope_to}\n".encode() if envelope_to else b""
@@ -39,6 +48,8 @@ def write_maildir(root: Path, raw: bytes, *, envelope_to: str = "") -> Path:
             handle.write(head + raw)
             handle.flush()
             os.fsync(handle.fileno())
+        if marker is not None:
+            _write_marker(marker, name)
         os.rename(tmp, new)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -53,3 +64,33 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _marker(root: Path, raw: bytes) -> Path | None:
+    message_id = BytesHeaderParser().parsebytes(raw).get("Message-ID", "")
+    message_id = str(message_id).strip()
+    if not message_id:
+        return None
+    return root / "dsr-delivered" / hashlib.sha256(message_id.encode()).hexdigest()
+
+
+def _delivered(root: Path, marker: Path) -> Path | None:
+    """The file this Message-ID went into, if it is still in new/ or cur/ (with flags)."""
+    try:
+        name = marker.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if (root / "new" / name).exists():
+        return root / "new" / name
+    return next((root / "cur").glob(f"{name}*"), None) if name else None
+
+
+def _write_marker(marker: Path, name: str) -> None:
+    """Atomically (rename) and durably, before the mail's own rename into new/."""
+    marker.parent.mkdir(mode=0o700, exist_ok=True)
+    tmp = marker.with_suffix(f".{name}.tmp")
+    tmp.write_text(name)
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, marker)
+    _fsync_dir(marker.parent)
