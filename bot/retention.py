@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -131,3 +132,18 @@ def register_rows(desk: Desk) -> Iterator[dict[str, Any]]:
                 "extended": "yes" if case.extended_due else "no",
                 "outcome": case.state if case.state in CLOSED else "",
             }
+
+
+def scheduled_purge(desk: Desk, *, clock: Callable[[], datetime]) -> Callable[[], Awaitable[None]]:
+    """The purge as `dsr serve`'s scheduler runs it: at most once per local day."""
+    last_day: list[date] = []
+
+    async def run() -> None:
+        now = clock()
+        today = now.astimezone(desk.tz).date()
+        if last_day and last_day[0] == today:
+            return
+        await asyncio.to_thread(purge, desk, now=now)
+        last_day[:] = [today]
+
+    return run

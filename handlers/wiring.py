@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.desk import Desk
+from bot.retention import scheduled_purge
 from bot.sweep import scheduled_sweep
 from handlers.mail.delivery import outbox_worker
 from handlers.mail.imap_service import imap_poller
@@ -27,5 +28,7 @@ def plan_for(desk: Desk) -> Plan:
     else:
         plan.append(Skipped("imap", "no DSR_IMAP_URL"))
     plan.append(slack_plan(desk))
-    plan.append(scheduler(desk, [scheduled_sweep(desk, clock=utcnow)]))
+    plan.append(
+        scheduler(desk, [scheduled_sweep(desk, clock=utcnow), scheduled_purge(desk, clock=utcnow)])
+    )
     return plan

@@ -60,3 +60,24 @@ def test_register_says_whether_each_request_was_answered_on_time(desk: Desk) -> 
     rows = {r["reference"]: r for r in register_rows(desk)}
     assert rows[reference]["on_time"] == "yes" and rows[reference]["answered"] == "2026-03-05"
     assert rows[result.case or ""]["on_time"] == "" and rows[result.case or ""]["outcome"] == ""
+
+
+async def test_the_scheduled_purge_runs_once_per_local_day(desk: Desk) -> None:
+    from bot.retention import scheduled_purge
+
+    moments = [CLOSED_AT + timedelta(days=731)]
+    run = scheduled_purge(desk, clock=lambda: moments[0])
+    first = _closed_case(desk)
+    await run()
+    second = _closed_case(desk)
+    moments[0] += timedelta(hours=1)
+    await run()
+
+    def purged() -> set[str]:
+        with desk.transaction() as session:
+            return {c.reference for c in session.exec(select(Case)) if "purged" in c.flags}
+
+    assert purged() == {first}
+    moments[0] += timedelta(days=1)
+    await run()
+    assert purged() == {first, second}
