@@ -45,10 +45,7 @@ def outbound(desk: Desk) -> list[tuple[OutboxItem, EmailMessage]]:
         items = session.exec(
             select(OutboxItem).where(OutboxItem.channel == "mail").order_by(col(OutboxItem.id))
         ).all()
-    return [
-        (item, email.message_from_bytes(item.payload, policy=policy.default))
-        for item in items
-    ]
+    return [(item, email.message_from_bytes(item.payload, policy=policy.default)) for item in items]
 
 
 def text_of(mail: EmailMessage) -> str:
