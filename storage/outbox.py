@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxItem
@@ -33,13 +34,25 @@ def claim_due(
 
     A row whose lease ran out (its worker died mid-send) is due again; delivery of mail is
     at-least-once at that point, and the receiving side dedupes on our Message-ID.
+    A row waits while an earlier row of the same case is undelivered, so that after an
+    outage a case's mails still arrive in the order they were written.
     """
+    earlier = aliased(OutboxItem)
+    waits = (
+        select(earlier.id)
+        .where(earlier.channel == channel)
+        .where(earlier.case_id == OutboxItem.case_id)
+        .where(col(earlier.id) < OutboxItem.id)
+        .where(col(earlier.state).in_([PENDING, SENDING]))
+        .exists()
+    )
     statement = (
         select(OutboxItem)
         .where(OutboxItem.channel == channel)
         .where(col(OutboxItem.state).in_([PENDING, SENDING]))
         .where(OutboxItem.next_attempt_at <= now)
         .where(or_(col(OutboxItem.claimed_until).is_(None), col(OutboxItem.claimed_until) <= now))
+        .where(~waits)
         .order_by(col(OutboxItem.id))
         .limit(limit)
     )
