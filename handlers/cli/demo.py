@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -94,10 +95,18 @@ SAMPLES = (
 )
 
 FOLLOW_UP = (
-    "Dank voor uw snelle bevestiging. Ik vergat te vermelden dat ik ook graag een kopie "
-    "ontvang van de gegevens die mijn werkgever in 2024 aan u heeft doorgegeven.\n\n"
-    "Met vriendelijke groet,\nJan de Vries\n"
+    "Dank voor uw snelle bevestiging. Mijn code is {code}. Ik vergat te vermelden dat ik ook "
+    "graag een kopie ontvang van de gegevens die mijn werkgever in 2024 aan u heeft "
+    "doorgegeven.\n\nMet vriendelijke groet,\nJan de Vries\n"
 )
+CODE_LINE = re.compile(r"^\s{4}(\d{3})(\d{3})\s*$", re.MULTILINE)
+
+
+def code_from(ack: EmailMessage) -> str:
+    """The one-time code in our acknowledgement, as a person would type it back."""
+    body = ack.get_body(preferencelist=("plain",))
+    match = CODE_LINE.search(body.get_content() if body is not None else "")
+    return f"{match.group(1)} {match.group(2)}" if match else "(geen code gevonden)"
 
 
 def register(commands: Any) -> None:
@@ -177,7 +186,8 @@ async def feed(desk: Desk) -> list[tuple[str, str]]:
         await worker.run_once()
         ack = find_reply(outbox, first["Message-ID"]) if first else None
         if ack is not None:
-            reply = Sample("nl follow-up", SAMPLES[0].sender, f"Re: {ack['Subject']}", FOLLOW_UP)
+            text = FOLLOW_UP.format(code=code_from(ack))
+            reply = Sample("nl follow-up", SAMPLES[0].sender, f"Re: {ack['Subject']}", text)
             answers.append(
                 (reply.label, await send(port, build_mail(reply, to=to, reply_to=ack), to=to))
             )

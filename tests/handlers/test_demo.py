@@ -45,8 +45,10 @@ def test_demo_feeds_the_samples_and_prints_the_queue(
     }
     assert "4 case(s)" in out
     new = embedded / "var" / "demo" / "outbox" / "new"
-    assert "4 mail(s) in var/demo/outbox/new" in out
-    assert len(list(new.iterdir())) == 4
+    # four acknowledgements and the confirmation of the code the follow-up carried
+    assert "5 mail(s) in var/demo/outbox/new" in out
+    assert len(list(new.iterdir())) == 5
+    assert re.search(r"DSR-\d{4}-0001\s+open\s+access", out)
     assert "jan.devries" not in out  # the queue shows masked addresses only
 
 
