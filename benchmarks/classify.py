@@ -7,6 +7,7 @@ as `other` without triage, the triage share, time per mail, peak memory and cold
 
 import argparse
 import csv
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -36,6 +37,7 @@ class Mail:
     text: str
     subject: str
     headers: Mapping[str, str]
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def load_corpus() -> list[Mail]:
                     text,
                     subject,
                     headers,
+                    row.get("source", ""),
                 )
             )
     return mails
@@ -126,6 +129,9 @@ def _confusion(outcomes: list[Outcome]) -> None:
 
 
 def report(name: str, outcomes: list[Outcome], *, errors: bool) -> None:
+    if not outcomes:
+        print(f"\n== {name}: no mails ==")
+        return
     times = sorted(o.seconds * 1000 for o in outcomes)
     also_right = sum(set(o.result.also) == set(o.mail.also) for o in outcomes)
     lang_right = sum(o.result.language == o.mail.language for o in outcomes)
@@ -170,6 +176,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
     parser.add_argument("--errors", action="store_true", help="list every miss")
+    parser.add_argument(
+        "--no-cv", action="store_true", help="skip the leave-one-file-out figures (dev half)"
+    )
     args = parser.parse_args()
     mails = load_corpus()
     print(f"import + first classification (fresh process): {cold_start() * 1000:.0f} ms")
@@ -182,6 +191,20 @@ def main() -> None:
     for split in ("dev", "heldout"):
         if args.split in (split, "all"):
             report(split, [o for o in outcomes if o.mail.split == split], errors=args.errors)
+    if not args.no_cv and args.split in ("dev", "all"):
+        cross_validated()
+
+
+def cross_validated() -> None:
+    """Leave one dev source file (one writer) out: the learned part retrained without it."""
+    spec = importlib.util.spec_from_file_location("train", CORPUS / "train.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("tests/corpus/train.py not found")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    data = train.examples()
+    print(f"\n== dev, leave-one-source-file-out ({len(data)} mails) ==")
+    train.report(train.cross_validate(data, [train.FUSION])[train.FUSION])
 
 
 if __name__ == "__main__":

@@ -3,17 +3,19 @@
 import math
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 
 from bot.mail.machine import auto_reply_reason
 from bot.mail.quoting import split_reply
 
 from .language import detect_language
+from .model import Model, Prediction, features, load_model
 from .result import Classification
 from .scoring import Hit, build_document, find_hits, scores
 from .text import html_to_text, normalise, sentences
 from .vocabulary import REQUEST_CATEGORIES, load_vocabulary
 
-__all__ = ["classify"]
+__all__ = ["Fusion", "Prepared", "classify", "classify_prepared", "prepare"]
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|antw|aw|sv|vs)\s*:\s*)+", re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*((fw|fwd|doorst)\s*:\s*)+", re.IGNORECASE)
@@ -23,6 +25,30 @@ _MIN_ALSO = 1.5
 _SINGULAR = frozenset({"ik", "mij", "me", "mijn", "mn", "i", "my", "mine", "i'm", "i'd", "i've"})
 _PLURAL = frozenset({"wij", "we", "ons", "onze", "our", "us", "ours"})
 _MAX_EVIDENCE = 6
+_MAX_LEARNED = 3
+_MAX_CONFIDENCE = 0.99
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How lexicon and model are joined (chosen by leave-one-file-out cross-validation).
+
+    Each category's log-probability from the model gets `lexicon` x its lexicon score;
+    `other` gets `lexicon` x (`other_base` + its own score), so a request phrase must outweigh
+    the base to move a mail. A mail that ends as `other` goes to triage when the model gives
+    "some request" more than `request_bar` (the safety net), or a lexicon phrase says so.
+    """
+
+    lexicon: float = 1.0
+    other_base: float = 0.0
+    request_bar: float = 0.15
+    sharpen: float = 1.5
+    lexicon_triage: bool = False
+    short: float = 10.0
+    everyday_bar: float = 0.5
+
+
+FUSION = Fusion()
 
 
 class _Headers(Mapping[str, str]):
@@ -82,7 +108,7 @@ def _decide(hits: list[Hit], language: str, threshold: float) -> Classification:
         evidence = _evidence(hits, "other") + tuple(e for c in guess for e in _evidence(hits, c))
         return Classification(
             category="other",
-            confidence=confidence,
+            confidence=round(confidence, 3),
             also=guess,
             language=language,
             auto_reply=False,
@@ -105,14 +131,19 @@ def _decide(hits: list[Hit], language: str, threshold: float) -> Classification:
     )
 
 
-def classify(
-    *,
-    text: str,
-    subject: str = "",
-    headers: Mapping[str, str] | None = None,
-    threshold: float = 0.6,
-) -> Classification:
-    """Classify one mail's new text (quotes, signatures and disclaimers set aside)."""
+@dataclass(frozen=True)
+class Prepared:
+    """What the classifier reads of one mail: normalised subject and new-text sentences."""
+
+    subject: list[str]
+    body: list[str]
+    language: str
+    auto_reply: str | None
+    business: bool
+
+
+def prepare(text: str, subject: str = "", headers: Mapping[str, str] | None = None) -> Prepared:
+    """The mail's new text (quotes, signatures and disclaimers set aside), normalised."""
     view = _Headers(headers or {})
     vocabulary = load_vocabulary()
     parts = split_reply(html_to_text(text))
@@ -121,13 +152,115 @@ def classify(
     words = " ".join([*subject_lines, *body] or sentences(parts.quoted)).split()
     language = detect_language(words)
     reason = auto_reply_reason(view, _sender(view))
-    if reason is not None:
-        return Classification("other", 1.0, (), language, True, False, (reason,))
     body_words = " ".join(body).split()
     business = (
         not _SINGULAR.intersection(body_words)
         and bool(_PLURAL.intersection(body_words))
         and any(vocabulary.dampeners.search(line) for line in body)
     )
-    hits = find_hits(build_document(subject_lines, body), vocabulary, business=business)
-    return _decide(hits, language, threshold)
+    return Prepared(subject_lines, body, language, reason, business)
+
+
+def _learned(prediction: Prediction, category: str) -> tuple[str, ...]:
+    words = dict.fromkeys(w for _, w in prediction.reasons(category))
+    return tuple(f"{w} (learned)" for w in list(words)[:_MAX_LEARNED])
+
+
+def _combine(
+    hits: list[Hit],
+    prediction: Prediction,
+    words: int,
+    personal: bool,
+    language: str,
+    threshold: float,
+    fusion: Fusion,
+) -> Classification:
+    lexicon = _decide(hits, language, threshold)
+    if lexicon.category == "other" and any(h.dampened and h.signal for h in hits):
+        # torn: a request phrase in its everyday sense, in a sentence about the writer's own
+        # person or data ("ik wil mijn adres aanpassen voor de factuur"); a human decides
+        return replace(lexicon, evidence=lexicon.evidence + _learned(prediction, "other"))
+    total = scores(hits)
+    other = scores(hits, weak_other=False).get("other", 0.0)
+    p = prediction.probabilities
+    logits = {c: math.log(max(p.get(c, 0.0), 1e-9)) for c in (*REQUEST_CATEGORIES, "other")}
+    # in a short mail the model has little to go on, and the lexicon's phrase counts for more
+    weight = fusion.lexicon * (1.0 + fusion.short / max(words, 1))
+    for c in REQUEST_CATEGORIES:
+        logits[c] += weight * total.get(c, 0.0)
+    logits["other"] += weight * (fusion.other_base + other)
+    top = max(logits.values())
+    exps = {c: math.exp(fusion.sharpen * (v - top)) for c, v in logits.items()}
+    norm = sum(exps.values())
+    fused = {c: v / norm for c, v in exps.items()}
+    category = max(fused, key=lambda c: fused[c])
+    confidence = min(fused[category], _MAX_CONFIDENCE)
+    requests = sorted(REQUEST_CATEGORIES, key=lambda c: -fused[c])
+    if category == "other":
+        some_request = 1.0 - p.get("other", 0.0)
+        # the lexicon read the mail as everyday business ("kunt u de oude offerte
+        # verwijderen") and the writer says nothing of their own person or data ("ik",
+        # "mijn", "my"): the model must be surer before a human looks
+        everyday = (
+            not personal
+            and not lexicon.needs_triage
+            and any(h.dampened or (h.category == "other" and h.tier != "weak") for h in hits)
+        )
+        bar = fusion.everyday_bar if everyday else fusion.request_bar
+        triage = (fusion.lexicon_triage and lexicon.needs_triage) or some_request > bar
+        guess = lexicon.also or ((requests[0],) if triage else ())
+        evidence = _evidence(hits, "other") + tuple(e for c in guess for e in _evidence(hits, c))
+        learned = _learned(prediction, guess[0] if guess else "other")
+        return Classification(
+            category="other",
+            confidence=round(confidence, 3),
+            also=guess,
+            language=language,
+            auto_reply=False,
+            needs_triage=triage,
+            evidence=(evidence or ("no request phrase found",)) + learned,
+        )
+    best = total.get(category, 0.0)
+    also = tuple(
+        c for c in requests if c != category and total.get(c, 0.0) >= max(_MIN_ALSO, 0.35 * best)
+    )
+    dampened = any(h.dampened and h.signal and h.category == category for h in hits)
+    return Classification(
+        category=category,
+        confidence=round(confidence, 3),
+        also=also,
+        language=language,
+        auto_reply=False,
+        needs_triage=confidence < threshold or dampened,
+        evidence=_evidence(hits, category) + _learned(prediction, category),
+    )
+
+
+def classify(
+    *,
+    text: str,
+    subject: str = "",
+    headers: Mapping[str, str] | None = None,
+    threshold: float = 0.6,
+) -> Classification:
+    """Classify one mail's new text (quotes, signatures and disclaimers set aside)."""
+    return classify_prepared(prepare(text, subject, headers), threshold=threshold)
+
+
+def classify_prepared(
+    mail: Prepared,
+    *,
+    threshold: float = 0.6,
+    model: Model | None = None,
+    fusion: Fusion = FUSION,
+) -> Classification:
+    """Classify a prepared mail; `model` replaces the shipped one (cross-validation)."""
+    if mail.auto_reply is not None:
+        return Classification("other", 1.0, (), mail.language, True, False, (mail.auto_reply,))
+    vocabulary = load_vocabulary()
+    hits = find_hits(build_document(mail.subject, mail.body), vocabulary, business=mail.business)
+    found = features(mail.subject, mail.body)
+    prediction = (model or load_model()).predict(found)
+    words = " ".join(mail.body).split()
+    personal = bool(_SINGULAR.intersection(words))
+    return _combine(hits, prediction, len(words), personal, mail.language, threshold, fusion)

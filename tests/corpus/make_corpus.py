@@ -79,6 +79,7 @@ class Source:
     split: str
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    origin: str = ""
 
 
 def _parse(path: Path, split: str) -> list[Source]:
@@ -94,7 +95,8 @@ def _parse(path: Path, split: str) -> list[Source]:
             if line == "### end":
                 break
             ident, category, also, language, flags = (x.strip() for x in line[4:].split("|"))
-            current = Source(ident, category, also.split(), language, set(flags.split()), split)
+            alsos = also.replace(",", " ").replace(";", " ").split()
+            current = Source(ident, category, alsos, language, set(flags.split()), split)
             in_headers, body = True, []
         elif current is None or (line.startswith("#") and not body and not in_headers):
             continue
@@ -195,6 +197,7 @@ def load_sources(only: str | None = None) -> list[Source]:
             if src.ident in in_file:
                 raise ValueError(f"{path.name}: mail id {src.ident} appears twice")
             in_file.add(src.ident)
+            src.origin = path.stem
             if src.ident in seen:
                 src.ident = f"{path.stem}-{src.ident}"
             if src.ident in seen:
@@ -214,12 +217,13 @@ def main() -> None:
     sources = load_sources(args.split)
     with (HERE / "labels.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["file", "category", "also", "language", "split"])
+        writer.writerow(["file", "category", "also", "language", "split", "source"])
         for number, src in enumerate(sources):
             name = f"{src.ident}.eml"
             (MAILS / name).write_bytes(_message(src, number).as_bytes())
             also = ";".join(src.also)
-            writer.writerow([f"mails/{name}", src.category, also, src.language, src.split])
+            row = [f"mails/{name}", src.category, also, src.language, src.split, src.origin]
+            writer.writerow(row)
     print(f"wrote {len(sources)} mails to {MAILS}")  # noqa: T201
 
 

@@ -1,0 +1,174 @@
+"""A small learned component: one softmax (multinomial logistic) regression over word features.
+
+Trained by `tests/corpus/train.py` on the development half of the corpus and shipped as
+`bot/classify/model.json` (reviewable: one line per feature with its weight per category).
+Features generalise across writers: lower-cased, accent-free words cut to a light stem,
+pairs of neighbouring stems, stems marked as negated after "niet"/"not"/..., character
+5-grams inside long (compound) words, and the subject's stems marked apart. Every answer
+names the features that pushed it, as the words of the mail they came from.
+"""
+
+import functools
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+__all__ = ["Model", "Prediction", "features", "load_model", "stem"]
+
+_MODEL_FILE = "model.json"
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9'@.-]*[a-z0-9]|[a-z0-9]")
+_NEGATORS = frozenset({"niet", "geen", "nooit", "not", "never", "don't", "dont", "no", "nor"})
+_NEGATION_REACH = 3
+_GRAM = 5
+_LONG_WORD = 9
+# longest first: the first ending that leaves a stem of at least four letters is cut
+_SUFFIXES = tuple(
+    sorted(
+        (
+            "heden heid ingen ing tjes tje jes je en ende end de te ed es er ers e s t d "
+            "ly ies ied y"
+        ).split(),
+        key=len,
+        reverse=True,
+    )
+)
+_STEM_LENGTH = 7
+_TIGHT: dict[str, Any] = {"separators": (",", ":")}
+
+
+def stem(word: str) -> str:
+    """A light, language-blind stem: one common ending cut, then at most seven letters."""
+    if word.isdigit():
+        return "#"
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:_STEM_LENGTH]
+
+
+def _words(line: str) -> list[list[str]]:
+    """Clauses (split at commas) of a normalised line, as lists of words."""
+    return [_TOKEN.findall(part) for part in line.split(",")]
+
+
+def features(subject: Iterable[str], body: Iterable[str]) -> dict[str, str]:
+    """Feature name -> the mail's words that produced it (first occurrence)."""
+    found: dict[str, str] = {}
+
+    def add(name: str, words: str) -> None:
+        found.setdefault(name, words)
+
+    for line in subject:
+        for clause in _words(line):
+            for word in clause:
+                add("s:" + stem(word), word)
+    for line in body:
+        for clause in _words(line):
+            stems = [stem(w) for w in clause]
+            negated_until = -1
+            for i, (word, st) in enumerate(zip(clause, stems, strict=True)):
+                add(st, word)
+                if i > 0:
+                    add(stems[i - 1] + " " + st, clause[i - 1] + " " + word)
+                if i <= negated_until:
+                    add("!" + st, "... " + word)
+                if word in _NEGATORS:
+                    negated_until = i + _NEGATION_REACH
+                if len(word) >= _LONG_WORD and not word.isdigit():
+                    for j in range(len(word) - _GRAM + 1):
+                        add("~" + word[j : j + _GRAM], word)
+    return found
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probabilities: Mapping[str, float]
+    _pushes: Mapping[str, tuple[tuple[float, str], ...]]
+
+    def reasons(self, category: str) -> tuple[tuple[float, str], ...]:
+        """(contribution, the mail's words) of the features that count for `category`."""
+        return self._pushes.get(category, ())
+
+
+@dataclass(frozen=True)
+class Model:
+    categories: tuple[str, ...]
+    bias: tuple[float, ...]
+    weights: Mapping[str, tuple[float, ...]]
+
+    def predict(self, found: Mapping[str, str]) -> Prediction:
+        known = [name for name in found if name in self.weights]
+        scale = 1.0 / math.sqrt(max(len(found), 1))
+        logits = list(self.bias)
+        for name in known:
+            for k, w in enumerate(self.weights[name]):
+                logits[k] += w * scale
+        top = max(logits)
+        exps = [math.exp(x - top) for x in logits]
+        total = sum(exps)
+        probabilities = {c: e / total for c, e in zip(self.categories, exps, strict=True)}
+        return Prediction(probabilities, _Pushes(self, known, found, scale))
+
+    def dumps(self) -> str:
+        """The model file: weights in hundredths, one feature a line, for review and diffs."""
+        head = json.dumps(
+            {"categories": list(self.categories), "bias": [_cents(b) for b in self.bias]}
+        )
+        lines = [
+            json.dumps(n, ensure_ascii=False) + ":" + json.dumps([_cents(w) for w in ws], **_TIGHT)
+            for n, ws in sorted(self.weights.items())
+        ]
+        return head[:-1] + ', "scale": 100, "weights": {\n' + ",\n".join(lines) + "\n}}\n"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> "Model":
+        categories = data["categories"]
+        bias = data["bias"]
+        weights = data["weights"]
+        scale = float(str(data.get("scale", 1)))
+        if not (
+            isinstance(categories, list) and isinstance(bias, list) and isinstance(weights, dict)
+        ):
+            raise ValueError("model file: categories, bias and weights expected")
+        return cls(
+            tuple(str(c) for c in categories),
+            tuple(float(b) / scale for b in bias),
+            {str(n): tuple(float(w) / scale for w in ws) for n, ws in weights.items()},
+        )
+
+
+class _Pushes(Mapping[str, tuple[tuple[float, str], ...]]):
+    """Per category, the features that pushed towards it, heaviest first (computed on use)."""
+
+    def __init__(self, model: Model, known: list[str], found: Mapping[str, str], scale: float):
+        self._model, self._known, self._found, self._scale = model, known, found, scale
+
+    def __getitem__(self, category: str) -> tuple[tuple[float, str], ...]:
+        if category not in self._model.categories:
+            raise KeyError(category)
+        k = self._model.categories.index(category)
+        weights = self._model.weights
+        pushes = [(weights[n][k] * self._scale, self._found[n]) for n in self._known]
+        return tuple(p for p in sorted(pushes, key=lambda x: -x[0]) if p[0] > 0)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._model.categories)
+
+    def __len__(self) -> int:
+        return len(self._model.categories)
+
+
+def _cents(value: float) -> int:
+    return round(value * 100)
+
+
+@functools.cache
+def load_model() -> Model:
+    """The shipped model (`bot/classify/model.json`), read once."""
+    text = (resources.files("bot.classify") / _MODEL_FILE).read_text(encoding="utf-8")
+    return Model.from_json(json.loads(text))
