@@ -179,15 +179,41 @@ def _verified(
         action="verified",
         details={**details, "how": "code"},
     )
+    _tell_both(
+        desk,
+        session=session,
+        case=case,
+        check=check,
+        now=now,
+        in_reply_to=in_reply_to,
+        template="identity_confirmed",
+        note="verified",
+    )
+    logger.info("case=%s identity verified by code", case.reference)
+    return "verified"
+
+
+def _tell_both(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    check: IdentityCheck,
+    now: datetime,
+    in_reply_to: str | None,
+    template: str,
+    note: str,
+) -> None:
+    """The requester by mail (at the address the code went to), the secretariat in Slack."""
     queue_mail(
         desk,
         session=session,
         case=case,
-        template="identity_confirmed",
+        template=template,
         to=check.sent_to,
         now=now,
         context=_context(desk, case),
-        dedupe_key=f"mail:identity_confirmed:{case.id}",
+        dedupe_key=f"mail:{template}:{case.id}",
         in_reply_to=in_reply_to,
     )
     queue_slack(
@@ -196,11 +222,9 @@ def _verified(
         case=case,
         kind="thread_note",
         now=now,
-        dedupe_key=f"slack:verified:{case.id}",
-        payload={"note": "verified"},
+        dedupe_key=f"slack:{note}:{case.id}",
+        payload={"note": note},
     )
-    logger.info("case=%s identity verified by code", case.reference)
-    return "verified"
 
 
 def _wrong(
@@ -237,25 +261,15 @@ def _wrong(
         action="identity_locked",
         details={"attempts": check.wrong_attempts},
     )
-    queue_mail(
+    _tell_both(
         desk,
         session=session,
         case=case,
-        template="identity_locked",
-        to=check.sent_to,
+        check=check,
         now=now,
-        context=_context(desk, case),
         in_reply_to=in_reply_to,
-        dedupe_key=f"mail:identity_locked:{case.id}",
-    )
-    queue_slack(
-        desk,
-        session=session,
-        case=case,
-        kind="thread_note",
-        now=now,
-        dedupe_key=f"slack:locked:{case.id}",
-        payload={"note": "identity_locked"},
+        template="identity_locked",
+        note="identity_locked",
     )
     logger.warning("case=%s identity self-service locked after wrong codes", case.reference)
     return "locked"

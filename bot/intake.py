@@ -7,6 +7,7 @@ for the humans, or a new request with a case and an acknowledgement in the outbo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -115,32 +116,25 @@ def _unusable(desk: Desk, raw: bytes) -> str | None:
 
 def _quarantine(desk: Desk, raw: bytes, *, now: datetime, reason: str) -> IntakeResult:
     """Keep what can be kept (the header section of an oversized mail) with the reason."""
-    import hashlib
-
     kept = raw if len(raw) <= desk.settings.max_message_bytes else raw.split(b"\r\n\r\n")[0]
-    with desk.transaction() as session:
-        key = f"sha256:{hashlib.sha256(raw).hexdigest()}"
-        if find_message(session=session, direction="in", dedupe_key=key) is None:
-            session.add(
-                Message(
-                    direction="in",
-                    dedupe_key=key,
-                    at=now,
-                    size=len(raw),
-                    action="quarantined",
-                    reason=reason,
-                    raw=kept[:HEADER_LIMIT],
-                )
-            )
-    logger.warning("intake quarantined size=%d reason=%s", len(raw), reason.split(":")[0])
-    return IntakeResult("quarantined", None, None, reason)
+    key = f"sha256:{hashlib.sha256(raw).hexdigest()}"
+    return _store_quarantined(
+        desk, key=key, size=len(raw), kept=kept[:HEADER_LIMIT], reason=reason, now=now
+    )
 
 
 def record_oversize(desk: Desk, *, size: int, where: str, now: datetime) -> IntakeResult:
     """A mail too large to download (IMAP): recorded with the reason, left on the server."""
     reason = f"too large: {size} bytes, limit {desk.settings.max_message_bytes}; left at {where}"
+    return _store_quarantined(
+        desk, key=f"oversize:{where}", size=size, kept=b"", reason=reason, now=now
+    )
+
+
+def _store_quarantined(
+    desk: Desk, *, key: str, size: int, kept: bytes, reason: str, now: datetime
+) -> IntakeResult:
     with desk.transaction() as session:
-        key = f"oversize:{where}"
         if find_message(session=session, direction="in", dedupe_key=key) is None:
             session.add(
                 Message(
@@ -150,10 +144,10 @@ def record_oversize(desk: Desk, *, size: int, where: str, now: datetime) -> Inta
                     size=size,
                     action="quarantined",
                     reason=reason,
-                    raw=b"",
+                    raw=kept,
                 )
             )
-    logger.warning("intake quarantined size=%d reason=too large (left on the server)", size)
+    logger.warning("intake quarantined size=%d reason=%s", size, reason.split(":")[0])
     return IntakeResult("quarantined", None, None, reason)
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from bot.categories import ALL_CATEGORIES, REQUEST_KINDS
+
 __all__ = [
     "CATEGORIES",
     "REQUEST_CATEGORIES",
@@ -18,17 +20,8 @@ __all__ = [
     "load_vocabulary",
 ]
 
-REQUEST_CATEGORIES = (
-    "access",
-    "correction",
-    "erasure",
-    "complaint",
-    "objection",
-    "restriction",
-    "portability",
-    "consent_withdrawal",
-)
-CATEGORIES = (*REQUEST_CATEGORIES, "other")
+REQUEST_CATEGORIES = REQUEST_KINDS
+CATEGORIES = ALL_CATEGORIES
 TIERS = ("strong", "medium", "weak")
 _CUES_FILE = "cues.toml"
 _NEGATION_WORDS = re.compile(r"(?<!\w)(niet|geen|not|don't|do not|no longer|never)(?!\w)")
