@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -104,3 +104,14 @@ def count_recent_automatic(*, session: Session, recipient_key: str, since: datet
 
 def find_by_message_id(*, session: Session, message_id: str) -> OutboxItem | None:
     return session.exec(select(OutboxItem).where(OutboxItem.message_id == message_id)).first()
+
+
+def release_claims(*, session: Session) -> int:
+    """Make every row claimed by a worker due again (SQLite start-up: the single instance's
+    previous run died, so no other worker holds these claims)."""
+    result = session.connection().execute(
+        update(OutboxItem)
+        .where(col(OutboxItem.state) == SENDING)
+        .values(state=PENDING, claimed_until=None)
+    )
+    return int(result.rowcount or 0)

@@ -41,7 +41,12 @@ def fail(message: str, code: int = 1) -> int:
 
 def parse_moment(value: str) -> datetime:
     """ISO 8601 with an offset; a bare date or naive time is refused (ambiguous)."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 moment; write e.g. 2026-03-02T10:30:00+01:00"
+        ) from None
     if moment.tzinfo is None:
         raise ValueError(f"{value!r} has no UTC offset; add one, e.g. {value}+01:00 or {value}Z")
     return moment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from typing import Any
 
 from bot.desk import Desk
@@ -11,6 +12,9 @@ from handlers.cli.common import settings
 from handlers.runtime import build_desk, configure_logging, single_instance
 from handlers.service import install_signal_handlers, run_plan
 from handlers.wiring import plan_for
+from storage.outbox import release_claims
+
+logger = logging.getLogger("dsr.serve")
 
 
 def register(commands: Any) -> None:
@@ -24,7 +28,14 @@ def run(_args: argparse.Namespace) -> int:
     config = settings()
     configure_logging(config)
     with single_instance(config):
-        return _serve(build_desk(config))
+        desk = build_desk(config)
+        if config.is_sqlite:
+            # We hold the only-instance lock: claims left by a killed run are nobody's now.
+            with desk.transaction() as session:
+                released = release_claims(session=session)
+            if released:
+                logger.info("outbox: %d claim(s) of a previous run released", released)
+        return _serve(desk)
 
 
 def _serve(desk: Desk) -> int:
