@@ -241,7 +241,8 @@ def _combine(
         language=language,
         auto_reply=False,
         needs_triage=confidence < threshold or dampened,
-        evidence=_evidence(hits, category) + _learned(prediction, category),
+        evidence=_evidence(hits, category) + _learned(prediction, category)
+        or ("no decisive phrase found",),
     )
 
 
