@@ -217,7 +217,7 @@ def _combine(
         )
         bar = fusion.everyday_bar if everyday else fusion.request_bar
         triage = (fusion.lexicon_triage and lexicon.needs_triage) or some_request > bar
-        guess = lexicon.also or ((requests[0],) if triage else ())
+        guess = (lexicon.also or (requests[0],)) if triage else ()
         evidence = _evidence(hits, "other") + tuple(e for c in guess for e in _evidence(hits, c))
         learned = _learned(prediction, guess[0] if guess else "other")
         return Classification(
