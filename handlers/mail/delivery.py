@@ -160,6 +160,9 @@ def retried_for(attempts: int) -> timedelta:
     return sum((retry_delay(n) for n in range(1, attempts)), timedelta())
 
 
+MAX_ROUNDS = 1000
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -187,30 +190,32 @@ class OutboxWorker:
     lease: timedelta = LEASE
 
     async def run_once(self) -> DeliveryReport:
-        """Deliver everything due now, batch by batch."""
+        """Deliver everything due now, batch by batch. A case's later mail becomes due once
+        its earlier one is out (claim_due keeps the order), so rounds go on until a claim
+        finds nothing; bounded, as every round sends, drops or reschedules what it took."""
         report = DeliveryReport()
-        while claimed := await asyncio.to_thread(self._claim, self.clock()):
+        for _ in range(MAX_ROUNDS):
+            taken, claimed = await asyncio.to_thread(self._claim, self.clock())
+            if taken == 0:
+                break
             for item in claimed:
                 await self._deliver(item, report)
-            if len(claimed) < self.batch:
-                break
         return report
 
-    def _claim(self, now: datetime) -> Sequence[Claimed]:
+    def _claim(self, now: datetime) -> tuple[int, Sequence[Claimed]]:
+        """How many rows were claimed, and those still wanted after stale reminders drop."""
         with self.desk.transaction() as session:
-            items = drop_stale_reminders(
-                session=session,
-                items=claim_due(
-                    session=session, channel="mail", now=now, limit=self.batch, lease=self.lease
-                ),
+            taken = claim_due(
+                session=session, channel="mail", now=now, limit=self.batch, lease=self.lease
             )
+            items = drop_stale_reminders(session=session, items=taken)
             case_ids = {i.case_id for i in items if i.case_id is not None}
             refs = dict(
                 session.exec(
                     select(Case.id, Case.reference).where(col(Case.id).in_(case_ids))
                 ).all()
             )
-            return [
+            return len(taken), [
                 Claimed(
                     id=int(i.id or 0),
                     payload=i.payload,
