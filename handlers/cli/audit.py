@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
     export.add_argument("--output", type=Path, help="file to write; default standard output")
     export.set_defaults(func=run_export)
 
-    reg = commands.add_parser("register", help="register of requests / verwerkingsregister")
+    reg = commands.add_parser("register", help="register of requests / register van verzoeken")
     reg_sub = reg.add_subparsers(dest="register_command", required=True, metavar="ACTION")
     reg_export = reg_sub.add_parser("export", help="write CSV / als CSV exporteren")
     reg_export.add_argument("--output", type=Path)
