@@ -16,7 +16,7 @@ from handlers.cli.common import settings
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "classify",
-        help="recognise the kind of request, no database / soort verzoek herkennen, zonder database",
+        help="recognise the kind of request (no database) / soort verzoek herkennen",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="RFC 5322 files, or - for stdin")
     parser.add_argument("--text", action="store_true", help="inputs are plain text, not mail")
