@@ -42,6 +42,10 @@ THREAD_NOTES: dict[str, str] = {
     "bounce": "Our mail to the requester bounced / Onze mail aan de aanvrager kwam terug",
     "reminder": "Reminder: the deadline is near / Herinnering: de termijn loopt bijna af",
     "verified": "Identity verified / Identiteit bevestigd",
+    "identity_locked": (
+        "Too many wrong codes: confirm the identity another way, then verify by hand / "
+        "Te veel onjuiste codes: bevestig de identiteit op een andere manier en daarna handmatig"
+    ),
 }
 
 
