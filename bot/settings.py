@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     from_address: str = Field("", alias="DSR_FROM_ADDRESS")
     secretariat_address: str = Field("", alias="DSR_SECRETARIAT_ADDRESS")
     smtp_listen: str = Field("127.0.0.1:8025", alias="DSR_SMTP_LISTEN")
+    smtp_protocol: Literal["smtp", "lmtp"] = Field("smtp", alias="DSR_SMTP_PROTOCOL")
     max_message_bytes: int = Field(25_000_000, alias="DSR_MAX_MESSAGE_BYTES", gt=0)
     max_attachment_bytes: int = Field(10_000_000, alias="DSR_MAX_ATTACHMENT_BYTES", gt=0)
     max_auto_replies_per_day: int = Field(5, alias="DSR_MAX_AUTO_REPLIES_PER_DAY", ge=0)

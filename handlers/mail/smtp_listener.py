@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.desk import Desk
@@ -57,15 +58,23 @@ class IntakeHandler:
             )
         except TemporaryIntakeError as exc:
             logger.warning("smtp: mail not stored (%s); answered 451", exc)
-            return RETRY_LATER
+            return _per_recipient(server, envelope, RETRY_LATER)
         except Exception:
             logger.exception("smtp: intake failed unexpectedly; answered 451")
-            return RETRY_LATER
-        return f"250 2.0.0 OK {result.action}"
+            return _per_recipient(server, envelope, RETRY_LATER)
+        return _per_recipient(server, envelope, f"250 2.0.0 OK {result.action}")
 
     async def handle_exception(self, error: Exception) -> str:
         logger.error("smtp: session error %s; answered 451", type(error).__name__)
         return RETRY_LATER
+
+
+def _per_recipient(server: SMTP, envelope: Envelope, status: str) -> str:
+    """LMTP answers DATA once per accepted recipient (RFC 2033 section 4.2); the mail is
+    stored once for all of them, so each gets the same answer."""
+    if not isinstance(server, LMTP):
+        return status
+    return "\r\n".join([status] * max(len(envelope.rcpt_tos), 1))
 
 
 def _with_return_path(raw: bytes, mail_from: str) -> bytes:
@@ -87,6 +96,11 @@ class IntakeSMTP(SMTP):
         await super().push(text)
 
 
+class IntakeLMTP(IntakeSMTP, LMTP):
+    """The same listener speaking LMTP (LHLO, one DATA answer per recipient), for an MTA
+    such as Postfix that delivers into us with `lmtp:` (DSR_SMTP_PROTOCOL=lmtp)."""
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host.strip("[]"), int(port)
@@ -105,8 +119,9 @@ async def start_listener(
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = IntakeHandler(desk, clock=clock, intake=intake)
     loop = asyncio.get_running_loop()
+    protocol = IntakeLMTP if desk.settings.smtp_protocol == "lmtp" else IntakeSMTP
     server = await loop.create_server(
-        lambda: IntakeSMTP(
+        lambda: protocol(
             handler,
             data_size_limit=desk.settings.max_message_bytes,
             enable_SMTPUTF8=True,
@@ -117,7 +132,9 @@ async def start_listener(
         host=host,
         port=port,
     )
-    logger.info("smtp: listening on %s:%d", host, bound_port(server))
+    logger.info(
+        "smtp: listening on %s:%d (%s)", host, bound_port(server), desk.settings.smtp_protocol
+    )
     return server
 
 
