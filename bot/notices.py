@@ -27,6 +27,13 @@ def requester_address(session: Session, case: Case) -> str | None:
     return check.sent_to if check is not None and case.verified_at else case.requester
 
 
+def code_address(session: Session, case: Case) -> str:
+    """Where the one-time code went (the address on record when the register knows the
+    person), which is where a reminder about the code must go too."""
+    check = session.get(IdentityCheck, case.id)
+    return check.sent_to if check is not None else case.requester
+
+
 def _base_context(desk: Desk, case: Case) -> dict[str, object]:
     return {
         "received": long_date(case.received_at.astimezone(desk.tz).date(), case.language),

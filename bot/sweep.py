@@ -23,6 +23,7 @@ from bot.categories import plain_words
 from bot.deadline import local_date
 from bot.desk import Desk
 from bot.digest import queue_digest
+from bot.notices import code_address
 from bot.outbox import queue_mail
 from bot.reminders import (
     DEADLINE,
@@ -290,7 +291,7 @@ class _Sweep:
                 session=session,
                 case=case,
                 template="identity_reminder",
-                to=case.requester,
+                to=code_address(session, case),
                 now=self.now,
                 dedupe_key=reminder.dedupe_key,
                 context={

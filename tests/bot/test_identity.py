@@ -223,3 +223,22 @@ def test_register_import_reports_bad_rows_and_is_idempotent(desk: Desk) -> None:
         desk, text="name,email\nJan J. Jansen,JAN@example.nl\n", actor="t", now=T0
     )
     assert (changed.created, changed.updated) == (0, 1)
+
+
+def test_the_identity_reminder_goes_where_the_code_went(desk: Desk) -> None:
+    from datetime import UTC, datetime
+
+    from bot.sweep import run_sweep
+
+    import_register(
+        desk, text="name,email\nJan Jansen,jan.jansen@werk.example\n", actor="test", now=T0
+    )
+    process_message(
+        desk, build_mail(sender="Jan Jansen <jan.jansen@elders.example>"), now=T0, source="test"
+    )
+    before = len(outbound(desk))
+    run_sweep(desk, now=datetime(2026, 3, 6, 9, 0, tzinfo=UTC))  # 4 working days later
+    reminders = [
+        m for item, m in outbound(desk)[before:] if item.kind.endswith("identity_reminder")
+    ]
+    assert [str(m["To"]) for m in reminders] == ["jan.jansen@werk.example"]
