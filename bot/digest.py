@@ -16,7 +16,8 @@ from bot.reminders import KIND_WORDS, SECRETARIAT_LANGUAGE, days_words
 from bot.states import CLOSED
 from bot.wording import long_date
 from storage.models import Case
-from storage.reminders import digest_sections, extension_counts, outbox_key_exists
+from storage.outbox import existing_keys
+from storage.reminders import digest_sections, extension_counts
 
 WEEK = timedelta(days=7)
 ITEMS_PER_SECTION = 10
@@ -98,7 +99,7 @@ def queue_digest(
     outbox dedupe key `digest:YYYY-MM-DD` is the once-a-day record. Slack when it is on,
     else a mail to the secretariat."""
     key = f"digest:{today.isoformat()}"
-    if outbox_key_exists(session=session, dedupe_key=key):
+    if existing_keys(session=session, keys=[key]):
         return None
     found = collect_digest(session=session, today=today)
     if found.empty or dry_run:

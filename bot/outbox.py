@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.lookup import person_key
 from bot.templates import render_mail
 from storage.audit import append_event
 from storage.models import Case, Message, OutboxItem
-from storage.outbox import add_item, count_recent_automatic
+from storage.outbox import add_item, add_items, count_recent_automatic
 from storage.secrets import get_or_create_secret
 
 logger = logging.getLogger("dsr.outbox")
@@ -138,6 +139,27 @@ def _over_daily_limit(desk: Desk, *, session: Session, to: str, now: datetime) -
     return recent >= desk.settings.max_auto_replies_per_day
 
 
+def _slack_row(
+    case: Case | None,
+    *,
+    kind: str,
+    dedupe_key: str,
+    now: datetime,
+    payload: dict[str, Any] | None,
+) -> dict[str, Any]:
+    body = {"reference": case.reference if case else None, **(payload or {})}
+    return {
+        "channel": "slack",
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "case_id": case.id if case else None,
+        "recipient": "",
+        "payload": json.dumps(body).encode(),
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+
+
 def queue_slack(
     desk: Desk,
     *,
@@ -151,16 +173,23 @@ def queue_slack(
     """Queue a Slack call; the Slack worker renders from the case as it is when it sends."""
     if not desk.settings.slack_bot_token:
         return None
-    body = {"reference": case.reference if case else None, **(payload or {})}
-    return add_item(
-        session=session,
-        item=OutboxItem(
-            channel="slack",
-            kind=kind,
-            dedupe_key=dedupe_key,
-            case_id=case.id if case else None,
-            payload=json.dumps(body).encode(),
-            created_at=now,
-            next_attempt_at=now,
-        ),
-    )
+    row = _slack_row(case, kind=kind, dedupe_key=dedupe_key, now=now, payload=payload)
+    return add_item(session=session, item=OutboxItem(**row))
+
+
+def queue_slack_many(
+    desk: Desk,
+    *,
+    session: Session,
+    kind: str,
+    now: datetime,
+    calls: Sequence[tuple[Case, str, dict[str, Any]]],
+) -> int:
+    """`queue_slack` for many (case, dedupe key, payload) at once, in one statement."""
+    if not desk.settings.slack_bot_token:
+        return 0
+    rows = [
+        _slack_row(case, kind=kind, dedupe_key=key, now=now, payload=payload)
+        for case, key, payload in calls
+    ]
+    return add_items(session=session, rows=rows)

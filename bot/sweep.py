@@ -9,7 +9,6 @@ never all cases at once.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -24,7 +23,7 @@ from bot.deadline import local_date
 from bot.desk import Desk
 from bot.digest import queue_digest
 from bot.notices import code_address
-from bot.outbox import queue_mail
+from bot.outbox import queue_mail, queue_slack_many
 from bot.reminders import (
     DEADLINE,
     IDENTITY,
@@ -43,9 +42,7 @@ from bot.states import CLOSED, State
 from bot.wording import long_date
 from storage.models import Case
 from storage.reminders import (
-    add_outbox_rows,
     deadline_batch,
-    existing_outbox_keys,
     identity_batch,
     record_steps,
     sent_steps,
@@ -258,25 +255,9 @@ class _Sweep:
             self._note(reminder, to="secretariat", channel=channel)
 
     def _slack_rows(self, session: Session, pending: Pending) -> None:
-        """Outbox rows of kind `reminder`, the shape `queue_slack` gives them, in bulk."""
-        taken = existing_outbox_keys(session=session, keys=[r.dedupe_key for _, r in pending])
-        rows = [
-            {
-                "channel": "slack",
-                "kind": "reminder",
-                "dedupe_key": reminder.dedupe_key,
-                "case_id": case.id,
-                "recipient": "",
-                "payload": json.dumps(
-                    {"reference": case.reference, **self._payload(reminder)}
-                ).encode(),
-                "created_at": self.now,
-                "next_attempt_at": self.now,
-            }
-            for case, reminder in pending
-            if reminder.dedupe_key not in taken
-        ]
-        add_outbox_rows(session=session, rows=rows)
+        """Outbox rows of kind `reminder`, queued together (a sweep can queue thousands)."""
+        calls = [(case, reminder.dedupe_key, self._payload(reminder)) for case, reminder in pending]
+        queue_slack_many(self.desk, session=session, kind="reminder", now=self.now, calls=calls)
 
     @staticmethod
     def _payload(reminder: Reminder) -> dict[str, Any]:

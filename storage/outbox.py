@@ -3,10 +3,11 @@ workers. On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so instances never sha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -15,16 +16,34 @@ from storage.models import OutboxItem
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
 
 
+def existing_keys(*, session: Session, keys: Collection[str]) -> set[str]:
+    """Which of these dedupe keys are already in the outbox."""
+    if not keys:
+        return set()
+    found = session.exec(
+        select(col(OutboxItem.dedupe_key)).where(col(OutboxItem.dedupe_key).in_(sorted(keys)))
+    )
+    return set(found.all())
+
+
 def add_item(*, session: Session, item: OutboxItem) -> OutboxItem | None:
     """Insert unless an item with the same dedupe key exists (then return None)."""
-    existing = session.exec(
-        select(OutboxItem.id).where(OutboxItem.dedupe_key == item.dedupe_key)
-    ).first()
-    if existing is not None:
+    if existing_keys(session=session, keys=[item.dedupe_key]):
         return None
     session.add(item)
     session.flush()
     return item
+
+
+def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert many rows in one statement, skipping dedupe keys already present; for sweeps
+    that queue thousands of rows. Returns how many were inserted."""
+    taken = existing_keys(session=session, keys=[r["dedupe_key"] for r in rows])
+    fresh = [r for r in rows if r["dedupe_key"] not in taken]
+    if fresh:
+        statement = insert(OutboxItem).execution_options(insertmanyvalues_page_size=20)
+        session.connection().execute(statement, fresh)
+    return len(fresh)
 
 
 def claim_due(

@@ -7,15 +7,13 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, func, literal, literal_column, text, tuple_
-from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage.models import Case, OutboxItem, ReminderSent
+from storage.models import Case, ReminderSent
 
 _STATE_NAME = re.compile(r"[a-z_]+")
 # Rows per INSERT statement: short statements stay in psycopg's parse cache (4 kB).
@@ -109,30 +107,6 @@ def record_steps(
     )
     rows = [{"case_id": c, "step": s, "due": d, "at": at} for c, s, d in steps]
     return {(c, s, d) for c, s, d in session.connection().execute(statement, rows)}
-
-
-def add_outbox_rows(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many outbox rows at once (column defaults apply); the caller has checked that
-    their dedupe keys are free."""
-    if rows:
-        statement = insert_into(OutboxItem).execution_options(
-            insertmanyvalues_page_size=PAGE_ROWS // 2
-        )
-        session.connection().execute(statement, list(rows))
-
-
-def existing_outbox_keys(*, session: Session, keys: Collection[str]) -> set[str]:
-    if not keys:
-        return set()
-    found = session.exec(
-        select(col(OutboxItem.dedupe_key)).where(col(OutboxItem.dedupe_key).in_(sorted(keys)))
-    )
-    return set(found.all())
-
-
-def outbox_key_exists(*, session: Session, dedupe_key: str) -> bool:
-    found = session.exec(select(OutboxItem.id).where(OutboxItem.dedupe_key == dedupe_key))
-    return found.first() is not None
 
 
 @contextmanager
