@@ -40,6 +40,7 @@ _STEM_LENGTH = 7
 _TIGHT: dict[str, Any] = {"separators": (",", ":")}
 
 
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A light, language-blind stem: one common ending cut, then at most seven letters."""
     if word.isdigit():

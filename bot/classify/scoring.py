@@ -124,11 +124,17 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
     phrases are read in their everyday sense and at most send the mail to triage.
     """
     found: dict[str, list[Hit]] = defaultdict(list)
+    present = vocab.present(doc.text)
     for phrase in vocab.phrases:
-        for match in phrase.regex.finditer(doc.text):
-            hit = _hit(phrase, doc, match.span(), vocab, business)
-            if hit is not None:
-                found[hit.category].append(hit)
+        # a cheap test first: the literal words the phrase cannot match without
+        for needle in phrase.needles:
+            if needle.isdisjoint(present):
+                break
+        else:
+            for match in phrase.regex.finditer(doc.text):
+                hit = _hit(phrase, doc, match.span(), vocab, business)
+                if hit is not None:
+                    found[hit.category].append(hit)
     kept: list[Hit] = []
     for hits in found.values():
         chosen: list[Hit] = []

@@ -56,8 +56,11 @@ def html_to_text(text: str) -> str:
 
 def normalise(text: str) -> str:
     """Lower case, accents removed, punctuation reduced to commas, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_QUOTES))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    plain = text.translate(_QUOTES)
+    if not plain.isascii():
+        decomposed = unicodedata.normalize("NFKD", plain)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = plain.lower()
     plain = _NOISE.sub(" ", plain.replace(",", " , "))
     return " ".join(plain.split())
 

@@ -18,6 +18,7 @@ __all__ = [
     "Vocabulary",
     "compile_pattern",
     "load_vocabulary",
+    "required_literals",
 ]
 
 REQUEST_CATEGORIES = REQUEST_KINDS
@@ -34,6 +35,8 @@ class Phrase:
     source: str
     regex: re.Pattern[str]
     carries_negation: bool
+    needles: tuple[frozenset[str], ...] = ()
+    """For each, texts of which the mail must hold one, or the phrase cannot match."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,11 @@ class Vocabulary:
     past: re.Pattern[str]
     function_words: Mapping[str, frozenset[str]]
     spelling: Mapping[str, str]
+    needle_texts: frozenset[str] = frozenset()
+
+    def present(self, text: str) -> set[str]:
+        """Which of the phrases' `needles` occur in `text`."""
+        return {needle for needle in self.needle_texts if needle in text}
 
 
 def compile_pattern(source: str) -> re.Pattern[str]:
@@ -57,6 +65,49 @@ def compile_pattern(source: str) -> re.Pattern[str]:
     rx = rx.replace(" ~ ", r" (?:[^\s]+ ){0,5}")
     rx = re.sub(r"(?<=[\w\]])\*", r"\\w*", rx)
     return re.compile(r"(?<![\w-])(?:" + rx + r")(?![\w-])")
+
+
+_LITERAL = re.compile(r"[\w' -]+")
+
+
+def _literal(text: str) -> str | None:
+    """The plain text a pattern piece always starts with (`word*` gives `word`), or None."""
+    head = text.split("*", 1)[0]
+    return head if head.strip() and _LITERAL.fullmatch(head) else None
+
+
+def _alternatives(token: str) -> tuple[str, ...]:
+    """`(a|b c)` as ("a", "b c") when each is plain text; () when the token may match less."""
+    inner = token[1:-1] if token.startswith("(") and token.endswith(")") else ""
+    if not inner or "(" in inner or ")" in inner:
+        return ()
+    found = [_literal(alt.strip()) for alt in inner.split("|")]
+    return tuple(f for f in found if f is not None) if all(found) else ()
+
+
+def required_literals(source: str) -> tuple[tuple[str, ...], ...]:
+    """What every match of a pattern contains: for each top-level word or plain `(a|b)`
+    group, the texts of which at least one must appear. Words inside optional groups, `~`
+    gaps and a top-level `|` (then nothing is required) are left out."""
+    tokens: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in " ".join(source.strip().lower().split()) + " ":
+        if char == "|" and depth == 0:
+            return ()
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == " " and depth == 0:
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    needles: list[tuple[str, ...]] = []
+    for token in tokens:
+        word = _literal(token) if not token.startswith("(") else None
+        options = (word,) if word else _alternatives(token)
+        if options:
+            needles.append(options)
+    return tuple(needles)
 
 
 def _alternation(words: Iterable[str]) -> re.Pattern[str]:
@@ -73,7 +124,9 @@ def _phrases(table: Mapping[str, object]) -> list[Phrase]:
                 raise ValueError(f"unknown tier {tier!r} under [{category}]; use one of {TIERS}")
             for source in sources:
                 carries = bool(_NEGATION_WORDS.search(source))
-                found.append(Phrase(category, tier, source, compile_pattern(source), carries))
+                regex = compile_pattern(source)
+                needles = tuple(frozenset(n) for n in required_literals(source))
+                found.append(Phrase(category, tier, source, regex, carries, needles))
     return found
 
 
@@ -96,6 +149,7 @@ def load_vocabulary() -> Vocabulary:
     after = "|".join(cues["negation"]["after"])
     return Vocabulary(
         phrases=tuple(phrases),
+        needle_texts=frozenset(t for p in phrases for needle in p.needles for t in needle),
         weights={k: float(v) for k, v in cues["weights"].items()},
         priority={k: float(v) for k, v in cues["priority"].items()},
         negation_before=_alternation(cues["negation"]["before"]),

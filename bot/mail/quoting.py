@@ -80,6 +80,8 @@ _DISCLAIMER = re.compile(
 
 
 def _fold(line: str) -> str:
+    if line.isascii():
+        return line.strip()
     decomposed = unicodedata.normalize("NFKD", line)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 

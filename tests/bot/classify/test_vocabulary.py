@@ -1,0 +1,49 @@
+"""The vocabulary's cheap pre-test: a phrase is only tried when its literal words occur."""
+
+import pytest
+
+from bot.classify.vocabulary import load_vocabulary, required_literals
+from tests.bot.classify.test_corpus import _benchmark
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param("subject access request", (("subject",), ("access",), ("request",))),
+        pytest.param("withdraw* (my |the )?consent", (("withdraw",),), id="wildcard-optional"),
+        pytest.param(
+            "(delete|erase) ~ mijn (gegevens|data)",
+            (("delete", "erase"), ("mijn",), ("gegevens", "data")),
+            id="groups-and-gap",
+        ),
+        pytest.param("(csv|json)-? ?(bestand|file)", (), id="group-with-suffix"),
+        pytest.param("bijgaand|hierbij de", (), id="top-level-alternation"),
+        pytest.param("(direct ?marketing|reclame)", (), id="optional-inside-group"),
+        pytest.param("art. 15", (("15",),), id="dot-is-not-literal"),
+        pytest.param(
+            "(verwijder*|wis) (het|de) ((oude )?dossier)",
+            (("verwijder", "wis"), ("het", "de")),
+            id="nested-group",
+        ),
+    ],
+)
+def test_required_literals(source: str, expected: tuple[tuple[str, ...], ...]) -> None:
+    assert required_literals(source) == expected
+
+
+def test_every_phrase_that_matches_the_corpus_passes_its_pre_test() -> None:
+    """The pre-test may only skip phrases that cannot match: over every corpus mail, no
+    phrase regex finds something while one of its required texts is absent."""
+    vocab = load_vocabulary()
+    bench = _benchmark()
+    checked = 0
+    for mail in bench.load_corpus():
+        text = (mail.subject + "\n" + mail.text).lower()
+        present = vocab.present(text)
+        for phrase in vocab.phrases:
+            if phrase.regex.search(text):
+                checked += 1
+                assert all(not needle.isdisjoint(present) for needle in phrase.needles), (
+                    phrase.source
+                )
+    assert checked > 1000
