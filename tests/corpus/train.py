@@ -45,6 +45,7 @@ def _benchmark() -> ModuleType:
 
 @dataclass(frozen=True)
 class Example:
+    file: str
     source: str
     category: str
     mail: Prepared
@@ -60,7 +61,7 @@ def examples() -> list[Example]:
             continue
         mail = prepare(m.text, m.subject, m.headers)
         feats = features(mail.subject, mail.body)
-        found.append(Example(m.source, m.category, mail, feats, mail.auto_reply is None))
+        found.append(Example(m.file, m.source, m.category, mail, feats, mail.auto_reply is None))
     return found
 
 
@@ -172,6 +173,7 @@ def main() -> None:
     parser.add_argument("--cv", action="store_true", help="leave-one-file-out figures first")
     parser.add_argument("--grid", action="store_true", help="also try other fusion settings")
     parser.add_argument("--errors", action="store_true", help="list cross-validated misses")
+    parser.add_argument("--no-write", action="store_true", help="leave model.json as it is")
     args = parser.parse_args()
     data = examples()
     print(f"{len(data)} dev mails from {sorted(Counter(e.source for e in data).items())}")
@@ -197,9 +199,11 @@ def main() -> None:
                 r = s.result
                 if r.category != s.example.category or r.needs_triage:
                     print(
-                        f"  {s.example.source}: truth={s.example.category} said={r.category} "
+                        f"  {s.example.file}: truth={s.example.category} said={r.category} "
                         f"conf={r.confidence:.2f} triage={r.needs_triage} {list(r.evidence)}"
                     )
+    if args.no_write:
+        return
     model = train(data)
     MODEL_FILE.write_text(model.dumps(), encoding="utf-8")
     print(
