@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import logging
 import os
 import pstats
 import re
@@ -36,6 +35,7 @@ import psycopg  # noqa: E402
 from bot.desk import Desk  # noqa: E402
 from bot.intake import process_message  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from handlers.logsetup import configure_logging  # noqa: E402
 from handlers.runtime import build_desk  # noqa: E402
 from storage.sealing import generate_key  # noqa: E402
 
@@ -149,12 +149,13 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--profile", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)
     mails = corpus(args.count)
     size = sum(len(m) for m in mails) // len(mails)
     print(f"{len(mails)} mails, {size} bytes on average, {len(set(mails))} distinct")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as log:
         work = Path(tmp)
+        # Serve's logging (level, format, address masking), written to nowhere.
+        configure_logging(settings_for(f"sqlite:///{work}/dsr.db", work), stream=log)
         bare = bare_limit(mails, work)
         with sqlite_desk(work) as desk:
             measure = partial(run_intake, desk, mails)
