@@ -13,25 +13,21 @@ def format_reference(year: int, number: int) -> str:
 
 
 def allocate_reference(*, session: Session, year: int) -> str:
-    """Bump the year's counter in the caller's transaction.
+    """Bump the year's counter in the caller's transaction, in one statement (an upsert: the
+    year's first case inserts the row).
 
-    The UPDATE takes a row lock on PostgreSQL (and the write lock on SQLite), so concurrent
+    The update takes a row lock on PostgreSQL (and the write lock on SQLite), so concurrent
     transactions queue here and each gets its own number; a rolled-back case leaves a gap,
     never a duplicate.
     """
-    session.connection().execute(
-        text(
-            "INSERT INTO reference_counter (year, last_number) VALUES (:y, 0) "
-            "ON CONFLICT (year) DO NOTHING"
-        ),
-        {"y": year},
-    )
     number = (
         session.connection()
         .execute(
             text(
-                "UPDATE reference_counter SET last_number = last_number + 1 "
-                "WHERE year = :y RETURNING last_number"
+                "INSERT INTO reference_counter (year, last_number) VALUES (:y, 1) "
+                "ON CONFLICT (year) DO UPDATE "
+                "SET last_number = reference_counter.last_number + 1 "
+                "RETURNING last_number"
             ),
             {"y": year},
         )
