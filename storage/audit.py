@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEvent
@@ -19,16 +19,25 @@ _CHAIN_LOCK = 0x44535201  # PostgreSQL advisory lock id serialising appends to t
 _LAST_HASH = "dsr_audit_last_hash"
 
 
-def _digest(prev_hash: str, event: AuditEvent) -> str:
+def _digest(
+    prev_hash: str,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    case_id: int | None,
+    reference: str | None,
+    details: dict[str, Any],
+) -> str:
     body = json.dumps(
         {
             "prev": prev_hash,
-            "at": event.at.isoformat(),
-            "actor": event.actor,
-            "action": event.action,
-            "case_id": event.case_id,
-            "reference": event.reference,
-            "details": event.details,
+            "at": at.isoformat(),
+            "actor": actor,
+            "action": action,
+            "case_id": case_id,
+            "reference": reference,
+            "details": details,
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -46,34 +55,34 @@ def append_event(
     case_id: int | None = None,
     reference: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Add one event in the caller's transaction (it commits together with the change)."""
+    connection = session.connection()
     transaction = session.get_transaction()
     cached = session.info.get(_LAST_HASH)
     prev_hash = cached[1] if cached is not None and cached[0] is transaction else None
     if prev_hash is None:
         # First event of this transaction: take the chain (PostgreSQL; SQLite already holds
         # the write lock) and read its end; later events of the same transaction follow on.
-        if session.get_bind().dialect.name == "postgresql":
-            session.connection().execute(
-                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK}
-            )
-        last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1))
-        prev_hash = last.first() or GENESIS
-    event = AuditEvent(
-        at=at,
-        actor=actor,
-        action=action,
-        case_id=case_id,
-        reference=reference,
-        details=details or {},
-        prev_hash=prev_hash,
-        hash="",
-    )
-    event.hash = _digest(prev_hash, event)
-    session.add(event)
-    session.info[_LAST_HASH] = (session.get_transaction(), event.hash)
-    return event
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+        last = connection.execute(
+            select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
+        )
+        prev_hash = last.scalar() or GENESIS
+    row: dict[str, Any] = {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "case_id": case_id,
+        "reference": reference,
+        "details": details or {},
+    }
+    row["hash"] = _digest(prev_hash, **row)
+    row["prev_hash"] = prev_hash
+    # A plain INSERT, not an ORM object: the row is written once and never changed.
+    connection.execute(insert(AuditEvent), row)
+    session.info[_LAST_HASH] = (transaction, row["hash"])
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,16 @@ def verify_chain(*, session: Session) -> tuple[int, ChainBreak | None]:
         event_id = event.id or 0
         if event.prev_hash != expected_prev:
             return count, ChainBreak(event_id, event.at, "previous hash does not match")
-        if _digest(event.prev_hash, event) != event.hash:
+        content = _digest(
+            event.prev_hash,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            case_id=event.case_id,
+            reference=event.reference,
+            details=event.details,
+        )
+        if content != event.hash:
             return count, ChainBreak(event_id, event.at, "row content does not match its hash")
         expected_prev = event.hash
     return count, None
