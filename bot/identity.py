@@ -22,8 +22,9 @@ from bot.outbox import queue_mail, queue_slack
 from bot.privacy import normalise_address
 from bot.states import State
 from bot.wording import long_date
+from storage.identity import add_check
 from storage.models import Case, IdentityCheck, KnownPerson
-from storage.persons import find_by_email_key, find_by_name
+from storage.persons import find_by_email_or_name
 
 logger = logging.getLogger("dsr.identity")
 CODE = re.compile(r"(?<![\d.,])(\d{3})[ \t-]?(\d{3})(?![\d.,]?\d)")
@@ -57,39 +58,55 @@ class CodeTarget:
 
 def code_target(desk: Desk, *, session: Session, sender: str, sender_name: str) -> CodeTarget:
     """The address on record when we know the person (by address, else by unique name)."""
-    person = find_by_email_key(session=session, email_key=person_key(desk, sender))
-    if person is None:
-        by_name = find_by_name(session=session, name_key=name_key(desk, sender_name))
-        person = by_name[0] if len(by_name) == 1 else None
+    email_key = person_key(desk, sender)
+    found = find_by_email_or_name(
+        session=session, email_key=email_key, name_key=name_key(desk, sender_name)
+    )
+    if found and found[0].email_key == email_key:
+        person: KnownPerson | None = found[0]
+    else:
+        person = found[0] if len(found) == 1 else None  # all found by name: unique or none
     if person is None:
         return CodeTarget(sender, None, elsewhere=False, unknown=True)
     elsewhere = normalise_address(person.email) != normalise_address(sender)
     return CodeTarget(person.email, person, elsewhere=elsewhere, unknown=False)
 
 
-def issue_code(desk: Desk, *, session: Session, case: Case, send_to: str, now: datetime) -> str:
-    """Create or advance the case's code; returns the code for the mail being composed."""
-    check = session.get(IdentityCheck, case.id)
+def issue_code(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    check: IdentityCheck | None,
+    send_to: str,
+    now: datetime,
+) -> str:
+    """Create the code of a new case (`check` None) or advance the case's code; returns the
+    code for the mail being composed."""
     if check is None:
-        check = IdentityCheck(
+        secret = pyotp.random_base32()
+        add_check(
+            session=session,
             case_id=case.id or 0,
+            secret=secret.encode(),
             sent_to=send_to,
             issued_at=now,
-            secret=pyotp.random_base32().encode(),
         )
-    check.issues = [*check.issues, now.isoformat()]
-    check.issued_at, check.sent_to = now, send_to
-    session.add(check)
-    session.flush()
+        count = 1
+    else:
+        check.issues = [*check.issues, now.isoformat()]
+        check.issued_at, check.sent_to = now, send_to
+        session.add(check)
+        secret, count = check.secret.decode(), len(check.issues)
     audit(
         session,
         case,
         now=now,
         actor="system",
         action="code_issued",
-        details={"count": len(check.issues)},
+        details={"count": count},
     )
-    return _hotp(desk, check).at(len(check.issues) - 1)
+    return pyotp.HOTP(secret).at(count - 1)
 
 
 def _hotp(desk: Desk, check: IdentityCheck) -> pyotp.HOTP:
@@ -295,7 +312,7 @@ def _fresh_code(
             details={"why": why},
         )
         return "code_limit"
-    code = issue_code(desk, session=session, case=case, send_to=check.sent_to, now=now)
+    code = issue_code(desk, session=session, case=case, check=check, send_to=check.sent_to, now=now)
     queue_mail(
         desk,
         session=session,

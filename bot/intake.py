@@ -21,7 +21,7 @@ from bot.categories import plain_words
 from bot.classify import classify
 from bot.compose import LOOP_HEADER, message_id_domain
 from bot.desk import Desk
-from bot.identity import code_target, handle_reply, issue_code
+from bot.identity import CodeTarget, code_target, handle_reply, issue_code
 from bot.mail.authresults import auth_failures
 from bot.mail.machine import MachineVerdict, classify_sender
 from bot.mail.parse import ParsedMail, parse_message
@@ -30,8 +30,8 @@ from bot.outbox import loop_token, queue_mail, queue_slack
 from bot.states import CLOSED
 from bot.wording import long_date
 from storage.cases import get_case_by_reference
-from storage.messages import case_for_outbound_ids, find_message, is_our_message_id
-from storage.models import Case, Message
+from storage.messages import add_message, case_for_outbound_ids, find_stored, is_our_message_id
+from storage.models import Case
 from storage.outbox import find_by_message_id, mark_final
 
 logger = logging.getLogger("dsr.intake")
@@ -41,6 +41,15 @@ HEADER_LIMIT = 64 * 1024
 
 class TemporaryIntakeError(Exception):
     """Our fault (database unreachable, disk full): keep the mail upstream and retry later."""
+
+
+@dataclass
+class Inbound:
+    """What routing decides about the inbound mail's own row (stored at the end)."""
+
+    dedupe_key: str
+    flags: list[str]
+    case_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,24 +88,26 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
     mail = parse_message(raw, max_attachment_bytes=desk.settings.max_attachment_bytes)
     key = mail.message_id or f"sha256:{mail.content_hash}"
     with desk.transaction() as session:
-        existing = find_message(session=session, direction="in", dedupe_key=key)
-        if existing is not None:
-            reference = _reference_of(session, existing.case_id)
-            return IntakeResult("duplicate", reference, None, "this mail was stored before")
-        record = Message(
+        stored = find_stored(session=session, direction="in", dedupe_key=key)
+        if stored is not None:
+            return IntakeResult("duplicate", stored.reference, None, "this mail was stored before")
+        record = Inbound(dedupe_key=key[:998], flags=[f"source:{source}"])
+        result = _route(desk, session, mail, record, now=now)
+        add_message(
+            session=session,
             direction="in",
-            dedupe_key=key[:998],
+            dedupe_key=record.dedupe_key,
             message_id=mail.message_id,
             at=now,
             subject=mail.subject[:500],
             sender=mail.sender,
             size=len(raw),
             raw=raw,
-            flags=[f"source:{source}"],
+            case_id=record.case_id,
+            action=result.action,
+            reason=result.reason,
+            flags=record.flags,
         )
-        result = _route(desk, session, mail, record, now=now)
-        record.action, record.reason = result.action, result.reason
-        session.add(record)
     logger.info("intake %s case=%s source=%s size=%d", result.action, result.case, source, len(raw))
     return result
 
@@ -135,17 +146,16 @@ def _store_quarantined(
     desk: Desk, *, key: str, size: int, kept: bytes, reason: str, now: datetime
 ) -> IntakeResult:
     with desk.transaction() as session:
-        if find_message(session=session, direction="in", dedupe_key=key) is None:
-            session.add(
-                Message(
-                    direction="in",
-                    dedupe_key=key,
-                    at=now,
-                    size=size,
-                    action="quarantined",
-                    reason=reason,
-                    raw=kept,
-                )
+        if find_stored(session=session, direction="in", dedupe_key=key) is None:
+            add_message(
+                session=session,
+                direction="in",
+                dedupe_key=key,
+                at=now,
+                size=size,
+                action="quarantined",
+                reason=reason,
+                raw=kept,
             )
     logger.warning("intake quarantined size=%d reason=%s", size, reason.split(":")[0])
     return IntakeResult("quarantined", None, None, reason)
@@ -157,13 +167,8 @@ def _greeting_name(name: str) -> str:
     return clean if 0 < len(clean) <= 60 and "@" not in clean else ""
 
 
-def _reference_of(session: Session, case_id: int | None) -> str | None:
-    case = session.get(Case, case_id) if case_id is not None else None
-    return case.reference if case else None
-
-
 def _route(
-    desk: Desk, session: Session, mail: ParsedMail, record: Message, *, now: datetime
+    desk: Desk, session: Session, mail: ParsedMail, record: Inbound, *, now: datetime
 ) -> IntakeResult:
     settings = desk.settings
     own_domain = message_id_domain(settings.own_domain)
@@ -210,7 +215,7 @@ def _bounce(
     desk: Desk,
     session: Session,
     mail: ParsedMail,
-    record: Message,
+    record: Inbound,
     case: Case | None,
     *,
     now: datetime,
@@ -264,7 +269,7 @@ def _flag(case: Case, flag: str) -> None:
 
 
 def _reply(
-    desk: Desk, session: Session, mail: ParsedMail, record: Message, case: Case, *, now: datetime
+    desk: Desk, session: Session, mail: ParsedMail, record: Inbound, case: Case, *, now: datetime
 ) -> IntakeResult:
     record.case_id = case.id
     notes: list[str] = []
@@ -315,7 +320,7 @@ def _new_request(
     desk: Desk,
     session: Session,
     mail: ParsedMail,
-    record: Message,
+    record: Inbound,
     verdict: MachineVerdict,
     *,
     now: datetime,
@@ -335,6 +340,15 @@ def _new_request(
             mail.authentication_results, trusted=desk.settings.trusted_authserv_id
         )
     ]
+    # Where the code will go decides flags of the case, so it is looked up before the case.
+    to = verdict.answer_to
+    target = (
+        code_target(desk, session=session, sender=to, sender_name=mail.sender_name) if to else None
+    )
+    if target is not None and target.unknown:
+        flags.append("unknown_requester")
+    if target is not None and target.elsewhere:
+        flags.append("code_sent_to_record")
     requester = verdict.answer_to or mail.sender
     case = open_case(
         desk,
@@ -361,8 +375,8 @@ def _new_request(
         dedupe_key=f"slack:post:{case.id}",
         now=now,
     )
-    if verdict.answer_to:
-        _acknowledge(desk, session, case, mail, to=verdict.answer_to, now=now)
+    if to and target is not None:
+        _acknowledge(desk, session, case, mail, to=to, target=target, now=now)
     reason = "new request" + (" (needs triage)" if found.needs_triage else "")
     if not verdict.answer_to:
         reason += f"; not acknowledged: {verdict.reason}"
@@ -370,13 +384,17 @@ def _new_request(
 
 
 def _acknowledge(
-    desk: Desk, session: Session, case: Case, mail: ParsedMail, *, to: str, now: datetime
+    desk: Desk,
+    session: Session,
+    case: Case,
+    mail: ParsedMail,
+    *,
+    to: str,
+    target: CodeTarget,
+    now: datetime,
 ) -> None:
     """Acknowledge to the requester; the one-time code goes to the address on record."""
-    target = code_target(desk, session=session, sender=to, sender_name=mail.sender_name)
-    if target.unknown:
-        _flag(case, "unknown_requester")
-    code = issue_code(desk, session=session, case=case, send_to=target.address, now=now)
+    code = issue_code(desk, session=session, case=case, check=None, send_to=target.address, now=now)
     local = case.received_at.astimezone(desk.tz)
     context = {
         "name": _greeting_name(mail.sender_name),
@@ -401,7 +419,6 @@ def _acknowledge(
         references=mail.references,
     )
     if target.elsewhere:
-        _flag(case, "code_sent_to_record")
         queue_mail(
             desk,
             session=session,

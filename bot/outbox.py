@@ -15,7 +15,8 @@ from bot.desk import Desk
 from bot.lookup import person_key
 from bot.templates import render_mail
 from storage.audit import append_event
-from storage.models import Case, Message, OutboxItem
+from storage.messages import add_message
+from storage.models import Case
 from storage.outbox import add_item, add_items, count_recent_automatic
 from storage.secrets import get_or_create_secret
 
@@ -51,9 +52,10 @@ def queue_mail(
     references: tuple[str, ...] = (),
     automatic: bool = True,
     language: str | None = None,
-) -> OutboxItem | None:
-    """Render, store and queue one mail (about a case, or none: a digest); None when held
-    back or already queued. `language` overrides the case's (mail to the secretariat)."""
+) -> int | None:
+    """Render, store and queue one mail (about a case, or none: a digest); returns the outbox
+    id, None when held back or already queued. `language` overrides the case's (mail to the
+    secretariat)."""
     case_id, reference = (case.id, case.reference) if case else (None, None)
     if template in OUTCOME_TEMPLATES and (case is None or case.verified_at is None):
         raise UnverifiedDisclosure(
@@ -62,7 +64,8 @@ def queue_mail(
         )
     lang = language or (case.language if case else "nl")
     settings = desk.settings
-    if automatic and _over_daily_limit(desk, session=session, to=to, now=now):
+    recipient_key = person_key(desk, to)
+    if automatic and _over_daily_limit(desk, session=session, recipient_key=recipient_key, now=now):
         append_event(
             session=session,
             at=now,
@@ -88,37 +91,36 @@ def queue_mail(
         references=references,
         automatic=automatic,
     )
-    raw = mail.as_bytes()
-    item = add_item(
+    raw, message_id = mail.as_bytes(), str(mail["Message-ID"])
+    item_id = add_item(
         session=session,
-        item=OutboxItem(
-            channel="mail",
-            kind=("auto." if automatic else "") + template,
-            dedupe_key=dedupe_key,
-            case_id=case_id,
-            recipient=to,
-            recipient_key=person_key(desk, to),
-            message_id=mail["Message-ID"],
-            payload=raw,
-            created_at=now,
-            next_attempt_at=now,
-        ),
+        row={
+            "channel": "mail",
+            "kind": ("auto." if automatic else "") + template,
+            "dedupe_key": dedupe_key,
+            "case_id": case_id,
+            "recipient": to,
+            "recipient_key": recipient_key,
+            "message_id": message_id,
+            "payload": raw,
+            "created_at": now,
+            "next_attempt_at": now,
+        },
     )
-    if item is None:
+    if item_id is None:
         return None
-    session.add(
-        Message(
-            case_id=case_id,
-            direction="out",
-            dedupe_key=mail["Message-ID"],
-            message_id=mail["Message-ID"],
-            at=now,
-            subject=rendered.subject,
-            sender=settings.sender_address,
-            size=len(raw),
-            action="queued",
-            raw=raw,
-        )
+    add_message(
+        session=session,
+        case_id=case_id,
+        direction="out",
+        dedupe_key=message_id,
+        message_id=message_id,
+        at=now,
+        subject=rendered.subject,
+        sender=settings.sender_address,
+        size=len(raw),
+        action="queued",
+        raw=raw,
     )
     append_event(
         session=session,
@@ -129,12 +131,12 @@ def queue_mail(
         reference=reference,
         details={"template": template},
     )
-    return item
+    return item_id
 
 
-def _over_daily_limit(desk: Desk, *, session: Session, to: str, now: datetime) -> bool:
+def _over_daily_limit(desk: Desk, *, session: Session, recipient_key: str, now: datetime) -> bool:
     recent = count_recent_automatic(
-        session=session, recipient_key=person_key(desk, to), since=now - timedelta(days=1)
+        session=session, recipient_key=recipient_key, since=now - timedelta(days=1)
     )
     return recent >= desk.settings.max_auto_replies_per_day
 
@@ -169,12 +171,13 @@ def queue_slack(
     dedupe_key: str,
     now: datetime,
     payload: dict[str, Any] | None = None,
-) -> OutboxItem | None:
-    """Queue a Slack call; the Slack worker renders from the case as it is when it sends."""
+) -> int | None:
+    """Queue a Slack call; the Slack worker renders from the case as it is when it sends.
+    Returns the outbox id, None when Slack is off or the call was queued before."""
     if not desk.settings.slack_bot_token:
         return None
     row = _slack_row(case, kind=kind, dedupe_key=dedupe_key, now=now, payload=payload)
-    return add_item(session=session, item=OutboxItem(**row))
+    return add_item(session=session, row=row)
 
 
 def queue_slack_many(
@@ -192,4 +195,4 @@ def queue_slack_many(
         _slack_row(case, kind=kind, dedupe_key=key, now=now, payload=payload)
         for case, key, payload in calls
     ]
-    return add_items(session=session, rows=rows)
+    return len(add_items(session=session, rows=rows))

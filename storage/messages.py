@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import NamedTuple
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from storage.models import Case, Message
 
 
-def find_message(*, session: Session, direction: str, dedupe_key: str) -> Message | None:
-    return session.exec(
-        select(Message)
+class Stored(NamedTuple):
+    """A mail stored before: its row and the reference of its case, if it has one."""
+
+    id: int
+    reference: str | None
+
+
+def find_stored(*, session: Session, direction: str, dedupe_key: str) -> Stored | None:
+    """The dedupe check: whether this mail is stored already (nothing sealed is read)."""
+    row = session.exec(
+        select(col(Message.id), col(Case.reference))
+        .outerjoin(Case, col(Case.id) == col(Message.case_id))
         .where(Message.direction == direction)
         .where(Message.dedupe_key == dedupe_key)
     ).first()
+    if row is None or row[0] is None:
+        return None
+    return Stored(row[0], row[1])
+
+
+def add_message(
+    *,
+    session: Session,
+    direction: str,
+    dedupe_key: str,
+    at: datetime,
+    raw: bytes,
+    case_id: int | None = None,
+    message_id: str | None = None,
+    subject: str = "",
+    sender: str = "",
+    size: int = 0,
+    action: str = "",
+    reason: str = "",
+    flags: Sequence[str] = (),
+) -> None:
+    """Store one mail, inbound or outbound, in the caller's transaction (a plain INSERT: the
+    row is not read back there). A second copy of a dedupe key raises IntegrityError."""
+    session.connection().execute(
+        insert(Message),
+        {
+            "case_id": case_id,
+            "direction": direction,
+            "dedupe_key": dedupe_key,
+            "message_id": message_id,
+            "at": at,
+            "subject": subject,
+            "sender": sender,
+            "size": size,
+            "action": action,
+            "reason": reason,
+            "flags": list(flags),
+            "raw": raw,
+        },
+    )
 
 
 def case_for_outbound_ids(*, session: Session, message_ids: Collection[str]) -> Case | None:

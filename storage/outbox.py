@@ -7,7 +7,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -26,24 +28,27 @@ def existing_keys(*, session: Session, keys: Collection[str]) -> set[str]:
     return set(found.all())
 
 
-def add_item(*, session: Session, item: OutboxItem) -> OutboxItem | None:
-    """Insert unless an item with the same dedupe key exists (then return None)."""
-    if existing_keys(session=session, keys=[item.dedupe_key]):
-        return None
-    session.add(item)
-    session.flush()
-    return item
+def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows whose dedupe key is new, in one statement; a key already present (or
+    committed meanwhile by another transaction) is skipped. Returns the ids inserted."""
+    if not rows:
+        return []
+    connection = session.connection()
+    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(OutboxItem)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(OutboxItem.id))
+        .execution_options(insertmanyvalues_page_size=20)
+    )
+    result = connection.execute(statement, rows[0] if len(rows) == 1 else list(rows))
+    return [item_id for item_id in result.scalars() if item_id is not None]
 
 
-def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert many rows in one statement, skipping dedupe keys already present; for sweeps
-    that queue thousands of rows. Returns how many were inserted."""
-    taken = existing_keys(session=session, keys=[r["dedupe_key"] for r in rows])
-    fresh = [r for r in rows if r["dedupe_key"] not in taken]
-    if fresh:
-        statement = insert(OutboxItem).execution_options(insertmanyvalues_page_size=20)
-        session.connection().execute(statement, fresh)
-    return len(fresh)
+def add_item(*, session: Session, row: dict[str, Any]) -> int | None:
+    """`add_items` for one row: its id, or None when the dedupe key was taken."""
+    inserted = add_items(session=session, rows=[row])
+    return inserted[0] if inserted else None
 
 
 def claim_due(

@@ -3,7 +3,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from storage.engine import transaction
-from storage.models import OutboxItem
 from storage.outbox import add_item, claim_due, release_claims
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -13,14 +12,15 @@ def test_released_claims_are_due_again_at_once(engine: Engine) -> None:
     with transaction(engine) as session:
         add_item(
             session=session,
-            item=OutboxItem(
-                channel="mail",
-                kind="auto.ack",
-                dedupe_key="k1",
-                payload=b"x",
-                created_at=T,
-                next_attempt_at=T,
-            ),
+            row={
+                "channel": "mail",
+                "kind": "auto.ack",
+                "dedupe_key": "k1",
+                "recipient": "",
+                "payload": b"x",
+                "created_at": T,
+                "next_attempt_at": T,
+            },
         )
     with transaction(engine) as session:
         assert (
