@@ -13,7 +13,8 @@ from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
-from typing import TypeVar
+from email.policy import EmailPolicy
+from typing import Any, TypeVar
 
 from bot.mail.charsets import (
     Headers,
@@ -125,8 +126,30 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10_000_000) -> Pars
     )
 
 
+class _ParseOnce(EmailPolicy):
+    """`policy.default`, except that each header of a message is parsed once, however often
+    it is read: get_content_type, get_param, get_filename and get_payload read Content-Type and
+    its neighbours again on every call, and the header registry parses them anew each time."""
+
+    parsed: dict[tuple[str, str], Any] | None = None
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if self.parsed is None or hasattr(value, "name"):
+            return super().header_fetch_parse(name, value)
+        key = (name, value)
+        header = self.parsed.get(key)
+        if header is None:
+            header = self.parsed[key] = super().header_fetch_parse(name, value)
+        return header
+
+
+_PARSE_ONCE = _ParseOnce()
+
+
 def _parse(raw: bytes, *, headers_only: bool = False) -> Message:
-    return BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
+    # A fresh cache per parsed message (shared by its parts), dropped with the message.
+    once = _PARSE_ONCE.clone(parsed={})  # type: ignore[call-arg]  # our own attribute
+    return BytesParser(policy=once).parsebytes(raw, headersonly=headers_only)
 
 
 def _parser_defects(msg: Message) -> tuple[str, ...]:
