@@ -187,12 +187,12 @@ def queue_slack_many(
     kind: str,
     now: datetime,
     calls: Sequence[tuple[Case, str, dict[str, Any]]],
-) -> int:
-    """`queue_slack` for many (case, dedupe key, payload) at once, in one statement."""
+) -> None:
+    """`queue_slack` for many (case, dedupe key, payload) at once."""
     if not desk.settings.slack_bot_token:
-        return 0
+        return
     rows = [
         _slack_row(case, kind=kind, dedupe_key=key, now=now, payload=payload)
         for case, key, payload in calls
     ]
-    return len(add_items(session=session, rows=rows))
+    add_items(session=session, rows=rows)

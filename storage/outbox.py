@@ -3,13 +3,12 @@ workers. On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so instances never sha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Insert, Table, bindparam, exists, func, insert, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -28,27 +27,31 @@ def existing_keys(*, session: Session, keys: Collection[str]) -> set[str]:
     return set(found.all())
 
 
-def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert rows whose dedupe key is new, in one statement; a key already present (or
-    committed meanwhile by another transaction) is skipped. Returns the ids inserted."""
-    if not rows:
-        return []
-    connection = session.connection()
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        dialect_insert(OutboxItem)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(OutboxItem.id))
-        .execution_options(insertmanyvalues_page_size=20)
-    )
-    result = connection.execute(statement, rows[0] if len(rows) == 1 else list(rows))
-    return [item_id for item_id in result.scalars() if item_id is not None]
+@functools.lru_cache(maxsize=16)
+def _insert_new(names: tuple[str, ...], *, returning_id: bool) -> Insert:
+    """`INSERT INTO outbox (names) SELECT :names WHERE NOT EXISTS (a row with the same dedupe
+    key)`: one statement, cached by SQLAlchemy (its ON CONFLICT constructs are compiled anew on
+    every call). Columns not named get their defaults."""
+    table: Table = OutboxItem.__table__  # type: ignore[attr-defined]
+    values = select(*[bindparam(name, type_=table.c[name].type) for name in names])
+    taken = exists().where(table.c.dedupe_key == bindparam("dedupe_key"))
+    statement = insert(table).from_select(list(names), values.where(~taken))
+    return statement.returning(table.c.id) if returning_id else statement
 
 
 def add_item(*, session: Session, row: dict[str, Any]) -> int | None:
-    """`add_items` for one row: its id, or None when the dedupe key was taken."""
-    inserted = add_items(session=session, rows=[row])
-    return inserted[0] if inserted else None
+    """Insert one row unless its dedupe key is in the outbox; its id, or None when taken."""
+    statement = _insert_new(tuple(row), returning_id=True)
+    inserted: int | None = session.connection().execute(statement, row).scalar()
+    return inserted
+
+
+def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """`add_item` for many rows with the same keys (a sweep queues thousands): one statement
+    executed for each row, so a key repeated in `rows` is queued once too."""
+    if rows:
+        statement = _insert_new(tuple(rows[0]), returning_id=False)
+        session.connection().execute(statement, list(rows))
 
 
 def claim_due(
