@@ -16,7 +16,7 @@ from bot.notices import queue_extension_notice, queue_outcome
 from bot.outbox import queue_slack
 from bot.states import ACTIVE, CLOSED, State, check_transition
 from storage.audit import append_event
-from storage.cases import find_cases, get_case_by_reference, lock_case
+from storage.cases import add_case, find_cases, get_case_by_reference, lock_case
 from storage.models import Case
 from storage.references import allocate_reference
 
@@ -68,8 +68,7 @@ def open_case(desk: Desk, *, session: Session, new: NewCase, now: datetime) -> C
         created_at=now,
         updated_at=now,
     )
-    session.add(case)
-    session.flush()
+    add_case(session=session, case=case)
     audit(
         session,
         case,

@@ -17,6 +17,10 @@ from storage.models import AuditEvent
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x44535201  # PostgreSQL advisory lock id serialising appends to the chain
 _LAST_HASH = "dsr_audit_last_hash"
+# Built once: building and keying a statement costs more than running it.
+_HEAD = select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
+_APPEND = insert(AuditEvent)
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
 def _digest(
@@ -65,11 +69,8 @@ def append_event(
         # First event of this transaction: take the chain (PostgreSQL; SQLite already holds
         # the write lock) and read its end; later events of the same transaction follow on.
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-        last = connection.execute(
-            select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
-        )
-        prev_hash = last.scalar() or GENESIS
+            connection.execute(_LOCK, {"k": _CHAIN_LOCK})
+        prev_hash = connection.execute(_HEAD).scalar() or GENESIS
     row: dict[str, Any] = {
         "at": at,
         "actor": actor,
@@ -81,7 +82,7 @@ def append_event(
     row["hash"] = _digest(prev_hash, **row)
     row["prev_hash"] = prev_hash
     # A plain INSERT, not an ORM object: the row is written once and never changed.
-    connection.execute(insert(AuditEvent), row)
+    connection.execute(_APPEND, row)
     session.info[_LAST_HASH] = (transaction, row["hash"])
 
 

@@ -117,16 +117,20 @@ def mark_final(*, session: Session, item_id: int, state: str, error: str) -> Non
         session.add(item)
 
 
+# Built once (the intake path): building and keying a statement costs more than running it.
+_RECENT_AUTOMATIC = (
+    select(func.count())
+    .select_from(OutboxItem)
+    .where(col(OutboxItem.channel) == "mail")
+    .where(col(OutboxItem.recipient_key) == bindparam("recipient_key"))
+    .where(col(OutboxItem.kind).startswith("auto."))
+    .where(col(OutboxItem.created_at) >= bindparam("since"))
+)
+
+
 def count_recent_automatic(*, session: Session, recipient_key: str, since: datetime) -> int:
-    statement = (
-        select(func.count())
-        .select_from(OutboxItem)
-        .where(OutboxItem.channel == "mail")
-        .where(OutboxItem.recipient_key == recipient_key)
-        .where(col(OutboxItem.kind).startswith("auto."))
-        .where(OutboxItem.created_at >= since)
-    )
-    return int(session.exec(statement).one())
+    params = {"recipient_key": recipient_key, "since": since}
+    return int(session.exec(_RECENT_AUTOMATIC, params=params).one())
 
 
 def find_by_message_id(*, session: Session, message_id: str) -> OutboxItem | None:

@@ -6,6 +6,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 REFERENCE_PREFIX = "DSR"
+_BUMP = text(
+    "INSERT INTO reference_counter (year, last_number) VALUES (:y, 1) "
+    "ON CONFLICT (year) DO UPDATE "
+    "SET last_number = reference_counter.last_number + 1 "
+    "RETURNING last_number"
+)
 
 
 def format_reference(year: int, number: int) -> str:
@@ -20,17 +26,5 @@ def allocate_reference(*, session: Session, year: int) -> str:
     transactions queue here and each gets its own number; a rolled-back case leaves a gap,
     never a duplicate.
     """
-    number = (
-        session.connection()
-        .execute(
-            text(
-                "INSERT INTO reference_counter (year, last_number) VALUES (:y, 1) "
-                "ON CONFLICT (year) DO UPDATE "
-                "SET last_number = reference_counter.last_number + 1 "
-                "RETURNING last_number"
-            ),
-            {"y": year},
-        )
-        .scalar_one()
-    )
+    number = session.connection().execute(_BUMP, {"y": year}).scalar_one()
     return format_reference(year, int(number))
