@@ -23,7 +23,7 @@ from bot.privacy import normalise_address
 from bot.states import State
 from bot.wording import long_date
 from storage.identity import add_check
-from storage.models import Case, IdentityCheck, KnownPerson
+from storage.models import Case, IdentityCheck
 from storage.persons import find_by_email_or_name
 
 logger = logging.getLogger("dsr.identity")
@@ -51,7 +51,6 @@ class CodeTarget:
     """Where the code goes, and whether the sender must be told it went elsewhere."""
 
     address: str
-    person: KnownPerson | None
     elsewhere: bool
     unknown: bool
 
@@ -63,13 +62,13 @@ def code_target(desk: Desk, *, session: Session, sender: str, sender_name: str) 
         session=session, email_key=email_key, name_key=name_key(desk, sender_name)
     )
     if found and found[0].email_key == email_key:
-        person: KnownPerson | None = found[0]
-    else:
-        person = found[0] if len(found) == 1 else None  # all found by name: unique or none
-    if person is None:
-        return CodeTarget(sender, None, elsewhere=False, unknown=True)
-    elsewhere = normalise_address(person.email) != normalise_address(sender)
-    return CodeTarget(person.email, person, elsewhere=elsewhere, unknown=False)
+        address: str | None = found[0].email
+    else:  # all found by name: the person when the name is unique
+        address = found[0].email if len(found) == 1 else None
+    if address is None:
+        return CodeTarget(sender, elsewhere=False, unknown=True)
+    elsewhere = normalise_address(address) != normalise_address(sender)
+    return CodeTarget(address, elsewhere=elsewhere, unknown=False)
 
 
 def issue_code(

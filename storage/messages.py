@@ -37,7 +37,7 @@ class Stored(NamedTuple):
 def find_stored(*, session: Session, direction: str, dedupe_key: str) -> Stored | None:
     """The dedupe check: whether this mail is stored already (nothing sealed is read)."""
     params = {"direction": direction, "dedupe_key": dedupe_key}
-    row = session.exec(_STORED, params=params).first()
+    row = session.connection().execute(_STORED, params).first()
     if row is None or row[0] is None:
         return None
     return Stored(row[0], row[1])

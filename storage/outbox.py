@@ -129,8 +129,10 @@ _RECENT_AUTOMATIC = (
 
 
 def count_recent_automatic(*, session: Session, recipient_key: str, since: datetime) -> int:
+    """Automatic mails queued for this address since then (outbox rows are only inserted by
+    plain INSERTs, so nothing pending in the session needs flushing first)."""
     params = {"recipient_key": recipient_key, "since": since}
-    return int(session.exec(_RECENT_AUTOMATIC, params=params).one())
+    return int(session.connection().execute(_RECENT_AUTOMATIC, params).scalar_one())
 
 
 def find_by_message_id(*, session: Session, message_id: str) -> OutboxItem | None:
