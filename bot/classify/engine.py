@@ -43,7 +43,11 @@ class Fusion:
     share of `other`; fused with the lexicon when `fused_net`, else the model's alone) exceeds
     `request_bar`, or `everyday_bar` when the lexicon read the mail as everyday business and
     the writer speaks of nothing of their own. `lexicon_triage`: any request phrase also sends
-    it (the lexicon-only rule; off, it sent a fifth of all mail to triage). A request phrase
+    it (the lexicon-only rule; off, it sent a fifth of all mail to triage). `strong_net`: a
+    strong request phrase in the body, undampened, always sends it (a request in one sentence
+    of a long mail about pensions). When the lexicon found no request phrase at all, the
+    model alone must show "some request" above `silent_bar` ("Zie bijlage." is too short for
+    the model to be sure of anything). A request phrase
     read in its everyday sense in a sentence about the writer's own data always does.
     """
 
@@ -52,6 +56,8 @@ class Fusion:
     request_bar: float = 0.05
     sharpen: float = 1.5
     lexicon_triage: bool = False
+    strong_net: bool = True
+    silent_bar: float = 0.3
     short: float = 10.0
     everyday_bar: float = 0.5
     fused_net: bool = True
@@ -151,12 +157,23 @@ class Prepared:
     business: bool
 
 
+def _asks(lines: list[str]) -> bool:
+    """Whether these sentences hold a request phrase of their own."""
+    hits = find_hits(build_document([], lines), load_vocabulary())
+    return any(h.category in REQUEST_CATEGORIES for h in hits)
+
+
 def prepare(text: str, subject: str = "", headers: Mapping[str, str] | None = None) -> Prepared:
     """The mail's new text (quotes, signatures and disclaimers set aside), normalised."""
     view = _Headers(headers or {})
     vocabulary = load_vocabulary()
     parts = split_reply(html_to_text(text))
     body = [_respell(line, vocabulary.spelling) for line in sentences(parts.new)]
+    if (parts.forward or _FORWARD_PREFIX.match(subject)) and not _asks(body):
+        # "Onderstaand verzoek kwam bij ons binnen, willen jullie dit oppakken?": a note that
+        # asks nothing itself is about the forwarded mail
+        forwarded = sentences(split_reply(parts.quoted).new)
+        body += [_respell(line, vocabulary.spelling) for line in forwarded]
     subject_lines = _subject(subject)
     words = " ".join([*subject_lines, *body] or sentences(parts.quoted)).split()
     language = detect_language(words)
@@ -215,8 +232,21 @@ def _combine(
             and not lexicon.needs_triage
             and any(h.dampened or (h.category == "other" and h.tier != "weak") for h in hits)
         )
-        bar = fusion.everyday_bar if everyday else fusion.request_bar
-        triage = (fusion.lexicon_triage and lexicon.needs_triage) or some_request > bar
+        silent = not any(h.category in REQUEST_CATEGORIES for h in hits)
+        bar = max(
+            fusion.everyday_bar if everyday else fusion.request_bar,
+            fusion.silent_bar if silent else 0.0,
+        )
+        # a reviewed phrase that decides alone, undampened, in the writer's own words: however
+        # sure the model is that a long mail is about other things, a human looks
+        strong = fusion.strong_net and any(
+            h.category in REQUEST_CATEGORIES
+            and h.tier == "strong"
+            and h.signal
+            and not (h.dampened or h.subject)
+            for h in hits
+        )
+        triage = (fusion.lexicon_triage and lexicon.needs_triage) or some_request > bar or strong
         guess = (lexicon.also or (requests[0],)) if triage else ()
         evidence = _evidence(hits, "other") + tuple(e for c in guess for e in _evidence(hits, c))
         learned = _learned(prediction, guess[0] if guess else "other")

@@ -84,7 +84,12 @@ def _context(doc: Document, index: int, vocab: Vocabulary) -> tuple[bool, bool]:
 
 
 def _hit(
-    phrase: Phrase, doc: Document, span: tuple[int, int], vocab: Vocabulary, business: bool
+    phrase: Phrase,
+    doc: Document,
+    span: tuple[int, int],
+    vocab: Vocabulary,
+    business: bool,
+    on_topic: bool,
 ) -> Hit | None:
     start, end = span
     index = bisect_right(doc.starts, start) - 1
@@ -106,6 +111,12 @@ def _hit(
             # the writer ("ik word gebeld voor een afspraak ... mijn nummer"): a human decides
             personal = bool(_PERSONAL.search(doc.text[start:end]) or _OWN.search(sentence))
             signal = signal and (personal or not near_business)
+        if phrase.category == "complaint" and not on_topic:
+            # "ik wil een klacht indienen over de doorlooptijd": a complaint, but not about
+            # personal data; a human decides when the writer speaks of their own person
+            weight *= weights["dampened"]
+            dampened = True
+            signal = signal and bool(_OWN.search(sentence))
         clause, opener = _clause_before(sentence, start - base, vocab)
         if vocab.contrast.search(" ".join([opener, *clause])):
             weight *= weights["contrast"]
@@ -125,6 +136,7 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
     """
     found: dict[str, list[Hit]] = defaultdict(list)
     present = vocab.present(doc.text)
+    on_topic = bool(vocab.topic.search(doc.text))
     for phrase in vocab.phrases:
         # a cheap test first: the literal words the phrase cannot match without
         for needle in phrase.needles:
@@ -132,7 +144,7 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
                 break
         else:
             for match in phrase.regex.finditer(doc.text):
-                hit = _hit(phrase, doc, match.span(), vocab, business)
+                hit = _hit(phrase, doc, match.span(), vocab, business, on_topic)
                 if hit is not None:
                     found[hit.category].append(hit)
     kept: list[Hit] = []

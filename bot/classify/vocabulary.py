@@ -49,6 +49,7 @@ class Vocabulary:
     contrast: re.Pattern[str]
     boundaries: frozenset[str]
     dampeners: re.Pattern[str]
+    topic: re.Pattern[str]
     past: re.Pattern[str]
     function_words: Mapping[str, frozenset[str]]
     spelling: Mapping[str, str]
@@ -110,6 +111,17 @@ def required_literals(source: str) -> tuple[tuple[str, ...], ...]:
     return tuple(needles)
 
 
+def _topic(words: Iterable[str]) -> re.Pattern[str]:
+    """Whole words; `*gegevens` also matches compounds (privegegevens), `adres*` any ending."""
+    forms = (
+        ("\\w*" if w.startswith("*") else "")
+        + re.escape(w.strip("*"))
+        + ("\\w*" if w.endswith("*") else "")
+        for w in words
+    )
+    return re.compile(r"(?<![\w-])(?:" + "|".join(forms) + r")(?![\w-])")
+
+
 def _alternation(words: Iterable[str]) -> re.Pattern[str]:
     return compile_pattern("(" + "|".join(words) + ")")
 
@@ -157,6 +169,7 @@ def load_vocabulary() -> Vocabulary:
         contrast=_alternation(cues["contrast"]["cues"]),
         boundaries=frozenset(cues["clauses"]["boundaries"]),
         dampeners=_alternation(cues["dampeners"]["words"]),
+        topic=_topic(cues["topic"]["words"]),
         past=re.compile("|".join(f"(?:{p})" for p in cues["past"]["cues"])),
         function_words={k: frozenset(v) for k, v in cues["language"].items()},
         spelling={str(k): str(v) for k, v in cues.get("spelling", {}).items()},

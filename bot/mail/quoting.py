@@ -29,6 +29,7 @@ class ReplyParts:
     quoted: str
     signature: str
     disclaimer: str
+    forward: bool = False  # the history is a forwarded mail, not a quoted reply
 
 
 _I = re.IGNORECASE
@@ -183,4 +184,5 @@ def split_reply(text: str) -> ReplyParts:
         quoted=_join(inline_quotes + rest),
         signature=_join(signature),
         disclaimer=_join(disclaimer),
+        forward=kind == "forward",
     )

@@ -3,6 +3,8 @@
 import pytest
 
 from bot.classify import CATEGORIES, classify
+from bot.classify.engine import Fusion, classify_prepared, prepare
+from bot.classify.model import Model
 
 NL_DISCLAIMER = (
     "Dit e-mailbericht is uitsluitend bestemd voor de geadresseerde(n). Indien u dit bericht"
@@ -261,3 +263,85 @@ def test_dampened_phrase_in_a_persons_own_sentence_goes_to_triage() -> None:
 def test_format_word_alone_is_no_portability_request() -> None:
     result = classify(text="Bent u nog steeds bezig met handmatige berekeningen in Excel?")
     assert result.category == "other"
+
+
+def test_a_complaint_about_fees_is_not_a_data_protection_complaint() -> None:
+    """No word about personal data: an everyday complaint, never a confident `complaint`."""
+    text = (
+        "Ik wil een klacht indienen over de snelheid waarmee mijn aanvraag wordt behandeld. "
+        "Op 3 februari heb ik alle stukken aangeleverd en ik heb nog steeds niets gehoord."
+    )
+    result = classify(text=text)
+    assert result.category != "complaint" or result.needs_triage
+    assert any("everyday sense" in e for e in result.evidence)
+
+
+def test_a_complaint_about_personal_data_stays_a_complaint() -> None:
+    text = (
+        "Ik wil een klacht indienen: mijn adviesrapport met mijn salaris en BSN is naar een "
+        "collega van mij gestuurd."
+    )
+    result = classify(text=text)
+    assert result.category == "complaint"
+    assert not any("everyday sense" in e for e in result.evidence)
+
+
+def test_request_in_one_sentence_of_a_long_pension_mail_goes_to_a_human() -> None:
+    """Even when the model reads a long mail about pensions as ordinary, a strong request
+    phrase in the writer's own words sends it to triage with the request as the guess."""
+    text = (
+        "Ik heb een paar vragen. Mijn vrouw en ik willen misschien naar Spanje verhuizen, wat "
+        "betekent dat voor mijn AOW en het pensioen van het ABP? Moet ik dan in Spanje belasting "
+        "betalen? Vorig jaar heeft u een lijfrente voor mij omgezet, maar ik kan het contract "
+        "niet meer vinden. En nog iets: kunt u mij een overzicht sturen van alle gegevens die "
+        "jullie van mij opgeslagen hebben? Verder bedankt voor de prettige begeleiding."
+    )
+    result = classify(text=text)
+    assert result.category == "access" or (result.needs_triage and "access" in result.also)
+
+
+def test_repeating_an_unanswered_request_makes_the_mail_a_complaint() -> None:
+    text = (
+        "Afgelopen dinsdag vroeg ik aan de balie welke gegevens u van mij heeft. De medewerker "
+        "werd onbeschoft. Ik dien hierbij een klacht in over deze behandeling en wil alsnog een "
+        "kopie van mijn gegevens ontvangen."
+    )
+    result = classify(text=text)
+    assert result.category == "complaint"
+    assert "access" in result.also
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "Tot dat is uitgezocht wil ik dat u mijn dossier bevriest.", id="dossier-bevriezen"
+        ),
+        pytest.param(
+            "My marital status is wrong. In the meantime, please restrict the use of my data.",
+            id="restrict-the-use",
+        ),
+    ],
+)
+def test_restriction_in_plain_words(text: str) -> None:
+    assert classify(text=text).category == "restriction"
+
+
+def test_a_strong_phrase_outvotes_a_model_that_is_sure_of_other() -> None:
+    """The safety net on its own: with a model that calls everything ordinary mail, a strong
+    request phrase in the writer's own words still sends the mail to a human."""
+    sure_of_other = Model(
+        categories=CATEGORIES,
+        bias=tuple(20.0 if c == "other" else 0.0 for c in CATEGORIES),
+        weights={},
+    )
+    mail = prepare(
+        "Verder nog iets: kunt u mij een overzicht sturen van alle gegevens die jullie van mij "
+        "opgeslagen hebben? " + "Ik heb ook een vraag over mijn pensioen en de AOW. " * 8
+    )
+    result = classify_prepared(mail, model=sure_of_other)
+    assert result.category == "other"
+    assert result.needs_triage
+    assert result.also == ("access",)
+    without_net = classify_prepared(mail, model=sure_of_other, fusion=Fusion(strong_net=False))
+    assert not without_net.needs_triage
