@@ -51,7 +51,7 @@ def queue_extension_notice(desk: Desk, *, session: Session, case: Case, now: dat
         "reasons": case.extension_reason or "",
         "extended_due": long_date(case.extended_due, case.language),
     }
-    item = queue_mail(
+    return queue_mail(
         desk,
         session=session,
         case=case,
@@ -62,7 +62,6 @@ def queue_extension_notice(desk: Desk, *, session: Session, case: Case, now: dat
         dedupe_key=f"mail:extension:{case.id}",
         automatic=False,
     )
-    return item is not None
 
 
 def queue_outcome(
@@ -73,7 +72,7 @@ def queue_outcome(
     if to is None:
         return False
     context = {**_base_context(desk, case), "message": message}
-    item = queue_mail(
+    return queue_mail(
         desk,
         session=session,
         case=case,
@@ -84,4 +83,3 @@ def queue_outcome(
         dedupe_key=f"mail:outcome:{case.id}",
         automatic=False,
     )
-    return item is not None

@@ -52,10 +52,9 @@ def queue_mail(
     references: tuple[str, ...] = (),
     automatic: bool = True,
     language: str | None = None,
-) -> int | None:
-    """Render, store and queue one mail (about a case, or none: a digest); returns the outbox
-    id, None when held back or already queued. `language` overrides the case's (mail to the
-    secretariat)."""
+) -> bool:
+    """Render, store and queue one mail (about a case, or none: a digest); False when held
+    back or already queued. `language` overrides the case's (mail to the secretariat)."""
     case_id, reference = (case.id, case.reference) if case else (None, None)
     if template in OUTCOME_TEMPLATES and (case is None or case.verified_at is None):
         raise UnverifiedDisclosure(
@@ -76,7 +75,7 @@ def queue_mail(
             details={"template": template},
         )
         logger.warning("case=%s automatic mail held back: daily limit per address", reference)
-        return None
+        return False
     base = {"reference": reference} if case else {}
     rendered = render_mail(template, language=lang, context={**base, **context})
     mail = compose(
@@ -92,7 +91,7 @@ def queue_mail(
         automatic=automatic,
     )
     raw, message_id = mail.as_bytes(), str(mail["Message-ID"])
-    item_id = add_item(
+    queued = add_item(
         session=session,
         row={
             "channel": "mail",
@@ -107,8 +106,8 @@ def queue_mail(
             "next_attempt_at": now,
         },
     )
-    if item_id is None:
-        return None
+    if not queued:
+        return False
     add_message(
         session=session,
         case_id=case_id,
@@ -131,7 +130,7 @@ def queue_mail(
         reference=reference,
         details={"template": template},
     )
-    return item_id
+    return True
 
 
 def _over_daily_limit(desk: Desk, *, session: Session, recipient_key: str, now: datetime) -> bool:
@@ -171,11 +170,11 @@ def queue_slack(
     dedupe_key: str,
     now: datetime,
     payload: dict[str, Any] | None = None,
-) -> int | None:
+) -> bool:
     """Queue a Slack call; the Slack worker renders from the case as it is when it sends.
-    Returns the outbox id, None when Slack is off or the call was queued before."""
+    False when Slack is off or the call was queued before."""
     if not desk.settings.slack_bot_token:
-        return None
+        return False
     row = _slack_row(case, kind=kind, dedupe_key=dedupe_key, now=now, payload=payload)
     return add_item(session=session, row=row)
 

@@ -267,7 +267,7 @@ class _Sweep:
         channel = "mail"
         if not self.report.dry_run:
             received = local_date(case.received_at, tz=self.desk.tz, name="received_at")
-            item = queue_mail(
+            queued = queue_mail(
                 self.desk,
                 session=session,
                 case=case,
@@ -281,7 +281,7 @@ class _Sweep:
                 },
                 automatic=True,
             )
-            channel = "mail" if item is not None else "held_back"
+            channel = "mail" if queued else "held_back"
         self._note(reminder, to="requester", channel=channel)
 
     def _note(self, reminder: Reminder, *, to: str, channel: str) -> None:

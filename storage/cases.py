@@ -13,14 +13,17 @@ from storage.models import Case
 
 _TABLE: Table = Case.__table__  # type: ignore[attr-defined]
 _COLUMNS = tuple(c.name for c in _TABLE.columns if not c.primary_key)
-_ADD = insert(_TABLE).returning(_TABLE.c.id)  # built once: building costs more than running
+_ADD = insert(_TABLE)  # built once: building a statement costs more than running it
 
 
 def add_case(*, session: Session, case: Case) -> Case:
     """Insert a new case with one plain INSERT and attach it to the session as if loaded, so
     later changes to it are flushed as usual (cheaper than an ORM flush of a new object)."""
     values = {name: getattr(case, name) for name in _COLUMNS}
-    case.id = session.connection().execute(_ADD, values).scalar_one()
+    inserted = session.connection().execute(_ADD, values).inserted_primary_key
+    if inserted is None:  # every supported database reports the new row's key
+        raise RuntimeError("the database did not report the new case's id")
+    case.id = inserted[0]
     make_transient_to_detached(case)
     session.add(case)
     return case

@@ -28,30 +28,27 @@ def existing_keys(*, session: Session, keys: Collection[str]) -> set[str]:
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_new(names: tuple[str, ...], *, returning_id: bool) -> Insert:
+def _insert_new(names: tuple[str, ...]) -> Insert:
     """`INSERT INTO outbox (names) SELECT :names WHERE NOT EXISTS (a row with the same dedupe
     key)`: one statement, cached by SQLAlchemy (its ON CONFLICT constructs are compiled anew on
     every call). Columns not named get their defaults."""
     table: Table = OutboxItem.__table__  # type: ignore[attr-defined]
     values = select(*[bindparam(name, type_=table.c[name].type) for name in names])
     taken = exists().where(table.c.dedupe_key == bindparam("dedupe_key"))
-    statement = insert(table).from_select(list(names), values.where(~taken))
-    return statement.returning(table.c.id) if returning_id else statement
+    return insert(table).from_select(list(names), values.where(~taken))
 
 
-def add_item(*, session: Session, row: dict[str, Any]) -> int | None:
-    """Insert one row unless its dedupe key is in the outbox; its id, or None when taken."""
-    statement = _insert_new(tuple(row), returning_id=True)
-    inserted: int | None = session.connection().execute(statement, row).scalar()
-    return inserted
+def add_item(*, session: Session, row: dict[str, Any]) -> bool:
+    """Insert one row unless its dedupe key is in the outbox; False when it was."""
+    result = session.connection().execute(_insert_new(tuple(row)), row)
+    return bool(result.rowcount)
 
 
 def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """`add_item` for many rows with the same keys (a sweep queues thousands): one statement
     executed for each row, so a key repeated in `rows` is queued once too."""
     if rows:
-        statement = _insert_new(tuple(rows[0]), returning_id=False)
-        session.connection().execute(statement, list(rows))
+        session.connection().execute(_insert_new(tuple(rows[0])), list(rows))
 
 
 def claim_due(
