@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
+from sqlalchemy.event import listens_for
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEvent
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x44535201  # PostgreSQL advisory lock id serialising appends to the chain
-_LAST_HASH = "dsr_audit_last_hash"
+_CHAIN = "dsr_audit_chain"
 # Built once: building and keying a statement costs more than running it.
 _HEAD = select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
 _APPEND = insert(AuditEvent)
@@ -50,6 +51,15 @@ def _digest(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass
+class _Chain:
+    """The chain as one transaction extends it: its end, and the events to write at commit."""
+
+    transaction: object
+    head: str
+    rows: list[dict[str, Any]]
+
+
 def append_event(
     *,
     session: Session,
@@ -60,17 +70,21 @@ def append_event(
     reference: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Add one event in the caller's transaction (it commits together with the change)."""
+    """Add one event in the caller's transaction (it commits together with the change).
+
+    The events of a transaction are written together just before it commits (one statement
+    instead of one per event); nothing reads the trail inside the transaction that extends it.
+    """
     connection = session.connection()
     transaction = session.get_transaction()
-    cached = session.info.get(_LAST_HASH)
-    prev_hash = cached[1] if cached is not None and cached[0] is transaction else None
-    if prev_hash is None:
+    chain = session.info.get(_CHAIN)
+    if chain is None or chain.transaction is not transaction:
         # First event of this transaction: take the chain (PostgreSQL; SQLite already holds
         # the write lock) and read its end; later events of the same transaction follow on.
         if connection.dialect.name == "postgresql":
             connection.execute(_LOCK, {"k": _CHAIN_LOCK})
-        prev_hash = connection.execute(_HEAD).scalar() or GENESIS
+        head = connection.execute(_HEAD).scalar() or GENESIS
+        chain = session.info[_CHAIN] = _Chain(transaction, head, [])
     row: dict[str, Any] = {
         "at": at,
         "actor": actor,
@@ -79,11 +93,23 @@ def append_event(
         "reference": reference,
         "details": details or {},
     }
-    row["hash"] = _digest(prev_hash, **row)
-    row["prev_hash"] = prev_hash
-    # A plain INSERT, not an ORM object: the row is written once and never changed.
-    connection.execute(_APPEND, row)
-    session.info[_LAST_HASH] = (transaction, row["hash"])
+    row["hash"] = _digest(chain.head, **row)
+    row["prev_hash"] = chain.head
+    # What is hashed is what is stored, whatever the caller does with `details` afterwards.
+    row["details"] = json.loads(json.dumps(row["details"]))
+    chain.rows.append(row)
+    chain.head = row["hash"]
+
+
+@listens_for(Session, "before_commit")
+def _write_events(session: Session) -> None:
+    """The transaction's events, in the order they were appended (plain INSERTs: the rows are
+    written once and never changed)."""
+    chain = session.info.get(_CHAIN)
+    if chain is None or not chain.rows or chain.transaction is not session.get_transaction():
+        return
+    rows, chain.rows = chain.rows, []
+    session.connection().execute(_APPEND, rows[0] if len(rows) == 1 else rows)
 
 
 @dataclass(frozen=True)
