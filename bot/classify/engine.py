@@ -23,6 +23,7 @@ _ADDRESS = re.compile(r"<([^>]+)>")
 _MIN_REQUEST = 0.6
 _MIN_ALSO = 1.5
 _SINGULAR = frozenset({"ik", "mij", "me", "mijn", "mn", "i", "my", "mine", "i'm", "i'd", "i've"})
+_OWN = frozenset({"mij", "me", "mijn", "mn", "mezelf", "my", "mine", "myself"})
 _PLURAL = frozenset({"wij", "we", "ons", "onze", "our", "us", "ours"})
 _MAX_EVIDENCE = 6
 _MAX_LEARNED = 3
@@ -45,10 +46,11 @@ class Fusion:
     the writer speaks of nothing of their own. `lexicon_triage`: any request phrase also sends
     it (the lexicon-only rule; off, it sent a fifth of all mail to triage). `strong_net`: a
     strong request phrase in the body, undampened, always sends it (a request in one sentence
-    of a long mail about pensions). When the lexicon found no request phrase at all, the
-    model alone must show "some request" above `silent_bar` ("Zie bijlage." is too short for
-    the model to be sure of anything). A request phrase
-    read in its everyday sense in a sentence about the writer's own data always does.
+    of a long mail about pensions). When the lexicon found no request phrase at all and the
+    writer says nothing of their own ("mijn", "my"), the model alone must show "some request"
+    above `silent_bar` ("Zie bijlage." is too short for the model to be sure of anything). A
+    request phrase read in its everyday sense in a sentence about the writer's own data always
+    sends the mail to triage.
     """
 
     lexicon: float = 1.0
@@ -195,12 +197,13 @@ def _learned(prediction: Prediction, category: str) -> tuple[str, ...]:
 def _combine(
     hits: list[Hit],
     prediction: Prediction,
-    words: int,
-    personal: bool,
+    words: list[str],
     language: str,
     threshold: float,
     fusion: Fusion,
 ) -> Classification:
+    personal = bool(_SINGULAR.intersection(words))
+    own = bool(_OWN.intersection(words))
     lexicon = _decide(hits, language, threshold)
     if lexicon.category == "other" and any(h.dampened and h.signal for h in hits):
         # torn: a request phrase in its everyday sense, in a sentence about the writer's own
@@ -211,7 +214,7 @@ def _combine(
     p = prediction.probabilities
     logits = {c: math.log(max(p.get(c, 0.0), 1e-9)) for c in (*REQUEST_CATEGORIES, "other")}
     # in a short mail the model has little to go on, and the lexicon's phrase counts for more
-    weight = fusion.lexicon * (1.0 + fusion.short / max(words, 1))
+    weight = fusion.lexicon * (1.0 + fusion.short / max(len(words), 1))
     for c in REQUEST_CATEGORIES:
         logits[c] += weight * total.get(c, 0.0)
     logits["other"] += weight * (fusion.other_base + other)
@@ -232,7 +235,7 @@ def _combine(
             and not lexicon.needs_triage
             and any(h.dampened or (h.category == "other" and h.tier != "weak") for h in hits)
         )
-        silent = not any(h.category in REQUEST_CATEGORIES for h in hits)
+        silent = not own and not any(h.category in REQUEST_CATEGORIES for h in hits)
         bar = max(
             fusion.everyday_bar if everyday else fusion.request_bar,
             fusion.silent_bar if silent else 0.0,
@@ -302,5 +305,4 @@ def classify_prepared(
     found = features(mail.subject, mail.body)
     prediction = (model or load_model()).predict(found)
     words = " ".join(mail.body).split()
-    personal = bool(_SINGULAR.intersection(words))
-    return _combine(hits, prediction, len(words), personal, mail.language, threshold, fusion)
+    return _combine(hits, prediction, words, mail.language, threshold, fusion)
