@@ -46,13 +46,12 @@ def test_development_half_meets_the_accuracy_and_triage_targets(bench: ModuleTyp
     assert bench.triage_share(outcomes) < 0.10
 
 
-def test_held_out_half_does_not_fall_below_its_measured_level(bench: ModuleType) -> None:
-    """Regression floor, not the issue's target: the blind held-out half (heldout3, scored
-    once) gave accuracy 0.893 and triage 12.0% against targets of 0.95 and 10%
-    (benchmarks/classify.py prints the figures). A change that loses ground fails here."""
+def test_held_out_half_meets_the_issue_targets(bench: ModuleType) -> None:
+    """The blind held-out half (heldout5, 200 mails by a writer who never saw the classifier,
+    scored once on 2026-11-25: accuracy 0.980, triage 7.0%) against the issue's targets."""
     outcomes = bench.run([m for m in bench.load_corpus() if m.split == "heldout"])
-    assert bench.accuracy(outcomes) >= 0.88
-    assert bench.triage_share(outcomes) <= 0.13
+    assert bench.accuracy(outcomes) >= 0.95
+    assert bench.triage_share(outcomes) < 0.10
 
 
 def test_corpus_shape(bench: ModuleType) -> None:
