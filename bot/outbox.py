@@ -186,12 +186,12 @@ def queue_slack_many(
     kind: str,
     now: datetime,
     calls: Sequence[tuple[Case, str, dict[str, Any]]],
-) -> None:
-    """`queue_slack` for many (case, dedupe key, payload) at once."""
+) -> int:
+    """`queue_slack` for many (case, dedupe key, payload) at once; how many were queued."""
     if not desk.settings.slack_bot_token:
-        return
+        return 0
     rows = [
         _slack_row(case, kind=kind, dedupe_key=key, now=now, payload=payload)
         for case, key, payload in calls
     ]
-    add_items(session=session, rows=rows)
+    return add_items(session=session, rows=rows)

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, exists, func, insert, or_, update
+from sqlalchemy import Insert, Table, bindparam, exists, func, insert, or_, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -27,28 +27,51 @@ def existing_keys(*, session: Session, keys: Collection[str]) -> set[str]:
     return set(found.all())
 
 
-@functools.lru_cache(maxsize=16)
-def _insert_new(names: tuple[str, ...]) -> Insert:
-    """`INSERT INTO outbox (names) SELECT :names WHERE NOT EXISTS (a row with the same dedupe
-    key)`: one statement, cached by SQLAlchemy (its ON CONFLICT constructs are compiled anew on
-    every call). Columns not named get their defaults."""
+_BATCH = 20  # rows per statement when queueing many
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_new(names: tuple[str, ...], count: int) -> Insert:
+    """`INSERT INTO outbox (names) SELECT :names_0 WHERE NOT EXISTS (the same dedupe key)
+    UNION ALL SELECT :names_1 ...` for `count` rows: one statement, cached by SQLAlchemy (its
+    ON CONFLICT constructs are compiled anew on every call). Columns not named get their
+    defaults."""
     table: Table = OutboxItem.__table__  # type: ignore[attr-defined]
-    values = select(*[bindparam(name, type_=table.c[name].type) for name in names])
-    taken = exists().where(table.c.dedupe_key == bindparam("dedupe_key"))
-    return insert(table).from_select(list(names), values.where(~taken))
+    selects = []
+    for n in range(count):
+        values = [bindparam(f"{name}_{n}", type_=table.c[name].type) for name in names]
+        taken = exists().where(table.c.dedupe_key == bindparam(f"dedupe_key_{n}"))
+        selects.append(select(*values).where(~taken))
+    # A compound SELECT is wrapped, so that the columns not named can be given their defaults.
+    rows = selects[0] if count == 1 else union_all(*selects).subquery().select()
+    # The row count of an INSERT is kept only when asked for (PostgreSQL reports -1 otherwise).
+    statement = insert(table).from_select(list(names), rows)
+    return statement.execution_options(preserve_rowcount=True)
+
+
+def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows whose dedupe key is not in the outbox yet (a key repeated in `rows`
+    counts once), up to twenty in one statement; returns how many were inserted. The rows
+    all have the same keys."""
+    fresh, seen = [], set()
+    for row in rows:
+        if row["dedupe_key"] not in seen:
+            seen.add(row["dedupe_key"])
+            fresh.append(row)
+    inserted = 0
+    for start in range(0, len(fresh), _BATCH):
+        batch = fresh[start : start + _BATCH]
+        statement = _insert_new(tuple(batch[0]), len(batch))
+        params = {
+            f"{name}_{n}": value for n, row in enumerate(batch) for name, value in row.items()
+        }
+        inserted += session.connection().execute(statement, params).rowcount
+    return inserted
 
 
 def add_item(*, session: Session, row: dict[str, Any]) -> bool:
     """Insert one row unless its dedupe key is in the outbox; False when it was."""
-    result = session.connection().execute(_insert_new(tuple(row)), row)
-    return bool(result.rowcount)
-
-
-def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """`add_item` for many rows with the same keys (a sweep queues thousands): one statement
-    executed for each row, so a key repeated in `rows` is queued once too."""
-    if rows:
-        session.connection().execute(_insert_new(tuple(rows[0])), list(rows))
+    return add_items(session=session, rows=[row]) == 1
 
 
 def claim_due(
