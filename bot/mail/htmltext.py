@@ -24,6 +24,7 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = []
         self._line: list[str] = []
+        self._tail = ""  # the last two characters of the line so far
         self._skip_depth = 0
         self._quote_depth = 0
         self._pre_depth = 0
@@ -36,9 +37,9 @@ class _TextExtractor(HTMLParser):
             self._quote_depth += tag == "blockquote"
             self._pre_depth += tag == "pre"
             if tag == "li":
-                self._line.append("- ")
+                self._add("- ")
         elif tag in ("td", "th") and self._line:
-            self._line.append(" ")
+            self._add(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK:
@@ -59,19 +60,24 @@ class _TextExtractor(HTMLParser):
             return
         if self._pre_depth:
             first, *rest = data.split("\n")
-            self._line.append(first)
+            self._add(first)
             for line in rest:
                 self._break(paragraph=False)
-                self._line.append(line)
+                self._add(line)
             return
         text = re.sub(r"\s+", " ", data)
-        if not self._line or "".join(self._line).endswith((" ", "- ")):
+        if not self._line or self._tail.endswith((" ", "- ")):
             text = text.lstrip()
-        self._line.append(text)
+        self._add(text)
+
+    def _add(self, piece: str) -> None:
+        # Keeping the tail saves joining a long line for every piece of text in it.
+        self._line.append(piece)
+        self._tail = (self._tail + piece)[-2:]
 
     def _break(self, *, paragraph: bool) -> None:
         line = "".join(self._line).rstrip()
-        self._line = []
+        self._line, self._tail = [], ""
         prefix = "> " * self._quote_depth
         if line:
             self.lines.append(prefix + line)
