@@ -11,7 +11,7 @@ from bot.mail.quoting import split_reply
 from .language import detect_language
 from .model import Model, Prediction, features, load_model
 from .result import Classification
-from .scoring import Hit, build_document, find_hits, scores
+from .scoring import FIRST_PERSON_WORDS, OWN_WORDS, Hit, build_document, find_hits, scores
 from .text import html_to_text, normalise, sentences
 from .vocabulary import REQUEST_CATEGORIES, load_vocabulary
 
@@ -22,8 +22,6 @@ _FORWARD_PREFIX = re.compile(r"^\s*((fw|fwd|doorst)\s*:\s*)+", re.IGNORECASE)
 _ADDRESS = re.compile(r"<([^>]+)>")
 _MIN_REQUEST = 0.6
 _MIN_ALSO = 1.5
-_SINGULAR = frozenset({"ik", "mij", "me", "mijn", "mn", "i", "my", "mine", "i'm", "i'd", "i've"})
-_OWN = frozenset({"mij", "me", "mijn", "mn", "mezelf", "my", "mine", "myself"})
 _PLURAL = frozenset({"wij", "we", "ons", "onze", "our", "us", "ours"})
 _MAX_EVIDENCE = 6
 _MAX_LEARNED = 3
@@ -182,7 +180,7 @@ def prepare(text: str, subject: str = "", headers: Mapping[str, str] | None = No
     reason = auto_reply_reason(view, _sender(view))
     body_words = " ".join(body).split()
     business = (
-        not _SINGULAR.intersection(body_words)
+        not FIRST_PERSON_WORDS.intersection(body_words)
         and bool(_PLURAL.intersection(body_words))
         and any(vocabulary.dampeners.search(line) for line in body)
     )
@@ -202,8 +200,8 @@ def _combine(
     threshold: float,
     fusion: Fusion,
 ) -> Classification:
-    personal = bool(_SINGULAR.intersection(words))
-    own = bool(_OWN.intersection(words))
+    personal = bool(FIRST_PERSON_WORDS.intersection(words))
+    own = bool(OWN_WORDS.intersection(words))
     lexicon = _decide(hits, language, threshold)
     if lexicon.category == "other" and any(h.dampened and h.signal for h in hits):
         # torn: a request phrase in its everyday sense, in a sentence about the writer's own

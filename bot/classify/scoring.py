@@ -7,11 +7,28 @@ from dataclasses import dataclass
 
 from .vocabulary import Phrase, Vocabulary
 
-__all__ = ["Document", "Hit", "build_document", "find_hits", "scores"]
+__all__ = [
+    "FIRST_PERSON_WORDS",
+    "OWN_WORDS",
+    "Document",
+    "Hit",
+    "build_document",
+    "find_hits",
+    "scores",
+]
 
 _WINDOW = 6
-_FIRST_PERSON = re.compile(r"(?<!\w)(ik|mij|me|mijn|mn|mezelf|i|i'm|i'd|i've|my|mine|myself)(?!\w)")
-_OWN = re.compile(r"(?<!\w)(mij|me|mijn|mn|mezelf|my|mine|myself)(?!\w)")
+# the writer's own person ("mijn", "my"), and the writer speaking at all ("ik", "I")
+OWN_WORDS = frozenset({"mij", "me", "mijn", "mn", "mezelf", "my", "mine", "myself"})
+FIRST_PERSON_WORDS = OWN_WORDS | {"ik", "i", "i'm", "i'd", "i've"}
+
+
+def _words_regex(words: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(" + "|".join(sorted(words, key=len, reverse=True)) + r")(?!\w)")
+
+
+_FIRST_PERSON = _words_regex(FIRST_PERSON_WORDS)
+_OWN = _words_regex(OWN_WORDS)
 _PERSONAL = re.compile(
     r"(?<!\w)(mijn|mij|me|mn|my|mine|ik|i"
     r"|(ons|onze|our|us) (persoons)?(gegevens|data|personal data|information))(?!\w)"

@@ -61,10 +61,12 @@ class Vocabulary:
 
 
 def compile_pattern(source: str) -> re.Pattern[str]:
-    """Translate the README's pattern syntax (`word*`, ` ~ `) into a whole-word regex."""
+    """Translate the README's pattern syntax (`word*`, `*word`, ` ~ `) into a whole-word
+    regex."""
     rx = " ".join(source.strip().lower().split())
     rx = rx.replace(" ~ ", r" (?:[^\s]+ ){0,5}")
     rx = re.sub(r"(?<=[\w\]])\*", r"\\w*", rx)
+    rx = re.sub(r"(?<![^\s(|])\*(?=\w)", r"\\w*", rx)  # `*gegevens`: compounds too
     return re.compile(r"(?<![\w-])(?:" + rx + r")(?![\w-])")
 
 
@@ -109,17 +111,6 @@ def required_literals(source: str) -> tuple[tuple[str, ...], ...]:
         if options:
             needles.append(options)
     return tuple(needles)
-
-
-def _topic(words: Iterable[str]) -> re.Pattern[str]:
-    """Whole words; `*gegevens` also matches compounds (privegegevens), `adres*` any ending."""
-    forms = (
-        ("\\w*" if w.startswith("*") else "")
-        + re.escape(w.strip("*"))
-        + ("\\w*" if w.endswith("*") else "")
-        for w in words
-    )
-    return re.compile(r"(?<![\w-])(?:" + "|".join(forms) + r")(?![\w-])")
 
 
 def _alternation(words: Iterable[str]) -> re.Pattern[str]:
@@ -169,7 +160,7 @@ def load_vocabulary() -> Vocabulary:
         contrast=_alternation(cues["contrast"]["cues"]),
         boundaries=frozenset(cues["clauses"]["boundaries"]),
         dampeners=_alternation(cues["dampeners"]["words"]),
-        topic=_topic(cues["topic"]["words"]),
+        topic=_alternation(cues["topic"]["words"]),
         past=re.compile("|".join(f"(?:{p})" for p in cues["past"]["cues"])),
         function_words={k: frozenset(v) for k, v in cues["language"].items()},
         spelling={str(k): str(v) for k, v in cues.get("spelling", {}).items()},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.classify.vocabulary import load_vocabulary, required_literals
+from bot.classify.vocabulary import compile_pattern, load_vocabulary, required_literals
 from tests.bot.classify.test_corpus import _benchmark
 
 
@@ -47,3 +47,17 @@ def test_every_phrase_that_matches_the_corpus_passes_its_pre_test() -> None:
                     phrase.source
                 )
     assert checked > 1000
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "found"),
+    [
+        pytest.param("verwijder*", "graag verwijderen", True, id="any-ending"),
+        pytest.param("*gegevens", "mijn privegegevens", True, id="compound"),
+        pytest.param("*gegevens", "gegevens", True, id="plain-word"),
+        pytest.param("(mijn|de) *gegevens", "de klantgegevens", True, id="in-a-group"),
+        pytest.param("*gegevens", "gegevensbeheer", False, id="whole-word-end"),
+    ],
+)
+def test_pattern_wildcards(source: str, text: str, found: bool) -> None:
+    assert bool(compile_pattern(source).search(text)) is found
