@@ -1,7 +1,7 @@
 """Intake throughput: realistic mails through `process_message` on SQLite and PostgreSQL,
 against the bare limit measured in the same run (stdlib parse + one plain sqlite3 insert and
-commit per mail). The desk is built as `dsr serve` builds it (handlers/runtime.py: default
-settings, personal columns sealed with Fernet).
+commit per mail). The desk is built and warmed up as `dsr serve` does it (handlers/cli/serve.py:
+default settings, personal columns sealed with Fernet, model and templates loaded at start).
 
     uv run python benchmarks/intake.py [--count 2000] [--profile sqlite|postgresql]
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 
 from bot.desk import Desk  # noqa: E402
-from bot.intake import process_message  # noqa: E402
+from bot.intake import process_message, warm_up  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.logsetup import configure_logging  # noqa: E402
 from handlers.runtime import build_desk  # noqa: E402
@@ -109,6 +109,7 @@ def sqlite_desk(work: Path) -> Iterator[Desk]:
     # Built as `dsr serve` builds it (handlers/runtime.py): Fernet sealer with the key generated
     # into the var folder, migrations, key check.
     desk = build_desk(settings_for(f"sqlite:///{work}/dsr.db", work))
+    warm_up(desk, now=T0)
     yield desk
     desk.engine.dispose()
 
@@ -128,6 +129,7 @@ def postgres_desk(work: Path) -> Iterator[Desk | None]:
     desk = None
     try:
         desk = build_desk(settings_for(url, work, key=generate_key()))
+        warm_up(desk, now=T0)
         yield desk
     finally:
         if desk is not None:

@@ -28,6 +28,7 @@ from bot.mail.parse import ParsedMail, parse_message
 from bot.mail.quoting import split_reply
 from bot.outbox import loop_token, queue_mail, queue_slack
 from bot.states import CLOSED
+from bot.templates import LANGUAGES, environment
 from bot.wording import long_date
 from storage.cases import get_case_by_reference
 from storage.messages import add_message, case_for_outbound_ids, find_stored, is_our_message_id
@@ -66,6 +67,22 @@ class IntakeResult:
             "category": self.category,
             "reason": self.reason,
         }
+
+
+def warm_up(desk: Desk, *, now: datetime) -> None:
+    """Load before the first mail what intake otherwise loads on it: the recognition model and
+    vocabulary, the reply templates and the holiday calendar (the `holidays` package imports
+    every country it knows). The first request is then answered as fast as the rest, and a
+    damaged model or template stops the service at its start instead of at a requester's mail.
+    """
+    classify(text="Graag inzage.", subject="", headers={}, threshold=desk.settings.triage_threshold)
+    for language in LANGUAGES:
+        for name in ("ack", "ack_neutral", "identity_code"):
+            for suffix in ("txt", "html"):
+                environment().get_template(f"{language}/{name}.{suffix}")
+    year = now.astimezone(desk.tz).year
+    desk.calendar.holidays_in(year)
+    desk.calendar.holidays_in(year + 1)
 
 
 def process_message(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeResult:

@@ -8,8 +8,9 @@ import logging
 from typing import Any
 
 from bot.desk import Desk
+from bot.intake import warm_up
 from handlers.cli.common import settings
-from handlers.runtime import build_desk, configure_logging, single_instance
+from handlers.runtime import build_desk, configure_logging, single_instance, utcnow
 from handlers.service import install_signal_handlers, run_plan
 from handlers.wiring import plan_for
 from storage.outbox import release_claims
@@ -29,6 +30,7 @@ def run(_args: argparse.Namespace) -> int:
     configure_logging(config)
     with single_instance(config):
         desk = build_desk(config)
+        warm_up(desk, now=utcnow())
         if config.is_sqlite:
             # We hold the only-instance lock: claims left by a killed run are nobody's now.
             with desk.transaction() as session:

@@ -17,8 +17,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import cases as core
+from bot.classify.model import load_model
 from bot.desk import Desk
-from bot.intake import IntakeResult, process_message
+from bot.intake import IntakeResult, process_message, warm_up
+from bot.templates import environment
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Case, Message, OutboxItem
@@ -337,3 +339,15 @@ def inbound_count(desk: Desk) -> int:
     with desk.transaction() as session:
         query = select(func.count()).select_from(Message).where(Message.direction == "in")
         return int(session.exec(query).one())
+
+
+def test_warm_up_loads_what_the_first_mail_would_load(desk: Desk) -> None:
+    load_model.cache_clear()
+    environment.cache_clear()
+    warm_up(desk, now=T0)
+    assert load_model.cache_info().currsize == 1
+    loaded = environment().cache
+    assert loaded is not None
+    assert {name for (_, name) in loaded} >= {"nl/ack.txt", "en/ack.html"}
+    assert desk.calendar.holidays_in(T0.year) == desk.calendar._by_year[T0.year]
+    assert T0.year + 1 in desk.calendar._by_year
