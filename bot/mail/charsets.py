@@ -73,6 +73,8 @@ def _fallback(data: bytes) -> tuple[str, str]:
 
 def raw_header_text(value: str) -> str:
     """A raw header value from the parser (8-bit bytes as surrogates) as real text, unfolded."""
+    if value.isascii() and "\r" not in value and "\n" not in value:
+        return value  # what the round trip below gives for plain ASCII on one line
     try:
         data = value.encode("utf-8", errors="surrogateescape")
     except UnicodeEncodeError:
@@ -95,6 +97,8 @@ def decode_words(text: str) -> str:
     6.2); their bytes are joined before decoding when the charset is the same, because senders
     split multi-byte characters across words.
     """
+    if "=?" not in text:  # no encoded-word can start
+        return text
     out: list[str] = []
     pending: list[tuple[str, bytes]] = []
     pos = 0
@@ -189,11 +193,34 @@ def msg_ids(values: tuple[str, ...], *, loose: bool = False) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+# One address in the two everyday forms, `a@b.c` and `Some Name <a@b.c>`, built from atoms
+# (RFC 5322 section 3.2.3) without any white space in them, and no quotes, comments, groups,
+# routes or commas. For these the stdlib's getaddresses answers [(the words joined by one space,
+# the address)]; anything else goes to getaddresses itself.
+_WORD = r"[^()<>@,:;\"\[\]\s]+"  # a phrase word: an atom that may hold dots
+_ATOM = r"[^()<>@,:;.\"\[\]\s]+"
+_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
+_PLAIN_ADDRESS = re.compile(
+    rf"[ \t]*(?:(?P<bare>{_SPEC})|(?P<name>{_WORD}(?:[ \t]+{_WORD})*)?[ \t]*<(?P<addr>{_SPEC})>)"
+    r"[ \t]*"
+)
+_BLANKS = re.compile(r"[ \t]+")
+
+
+def _address_pairs(value: str) -> list[tuple[str, str]]:
+    plain = _PLAIN_ADDRESS.fullmatch(value)
+    if plain is None:
+        return getaddresses([value])
+    if plain["bare"] is not None:
+        return [("", plain["bare"])]
+    return [(_BLANKS.sub(" ", plain["name"] or ""), plain["addr"])]
+
+
 def addresses(heads: Headers, name: str) -> list[tuple[str, str]]:
     """(display name, lowercased bare address) pairs; entries without an address dropped."""
     found: list[tuple[str, str]] = []
     for value in heads.get_all(name):
-        pairs = [(one_line(n), a.strip().lower()) for n, a in getaddresses([value])]
+        pairs = [(one_line(n), a.strip().lower()) for n, a in _address_pairs(value)]
         good = [(n, a) for n, a in pairs if _ADDRESS.fullmatch(a)]
         # "Big Bug bb@bug.com" and other syntax errors: take what looks like an address.
         found.extend(good or [("", a.lower()) for a in _ADDRESS.findall(value)[:1]])
