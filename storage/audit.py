@@ -14,14 +14,15 @@ from sqlalchemy.event import listens_for
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEvent
+from storage.prepared import Prepared
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x44535201  # PostgreSQL advisory lock id serialising appends to the chain
 _CHAIN = "dsr_audit_chain"
 # Built once: building and keying a statement costs more than running it.
-_HEAD = select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
-_APPEND = insert(AuditEvent)
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD = Prepared(select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1))
+_APPEND = Prepared(insert(AuditEvent))
+_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(:k)"))
 
 
 def _digest(
@@ -75,15 +76,15 @@ def append_event(
     The events of a transaction are written together just before it commits (one statement
     instead of one per event); nothing reads the trail inside the transaction that extends it.
     """
-    connection = session.connection()
+    connection = session.connection()  # begins the transaction when nothing else has yet
     transaction = session.get_transaction()
     chain = session.info.get(_CHAIN)
     if chain is None or chain.transaction is not transaction:
         # First event of this transaction: take the chain (PostgreSQL; SQLite already holds
         # the write lock) and read its end; later events of the same transaction follow on.
         if connection.dialect.name == "postgresql":
-            connection.execute(_LOCK, {"k": _CHAIN_LOCK})
-        head = connection.execute(_HEAD).scalar() or GENESIS
+            _LOCK.rows(session, {"k": _CHAIN_LOCK})
+        head = _HEAD.scalar(session) or GENESIS
         chain = session.info[_CHAIN] = _Chain(transaction, head, [])
     row: dict[str, Any] = {
         "at": at,
@@ -109,7 +110,7 @@ def _write_events(session: Session) -> None:
     if chain is None or not chain.rows or chain.transaction is not session.get_transaction():
         return
     rows, chain.rows = chain.rows, []
-    session.connection().execute(_APPEND, rows[0] if len(rows) == 1 else rows)
+    _APPEND.run_many(session, rows)
 
 
 @dataclass(frozen=True)

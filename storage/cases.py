@@ -10,20 +10,18 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from storage.models import Case
+from storage.prepared import Prepared
 
 _TABLE: Table = Case.__table__  # type: ignore[attr-defined]
 _COLUMNS = tuple(c.name for c in _TABLE.columns if not c.primary_key)
-_ADD = insert(_TABLE)  # built once: building a statement costs more than running it
+_ADD = Prepared(insert(_TABLE).returning(_TABLE.c.id))
 
 
 def add_case(*, session: Session, case: Case) -> Case:
     """Insert a new case with one plain INSERT and attach it to the session as if loaded, so
     later changes to it are flushed as usual (cheaper than an ORM flush of a new object)."""
     values = {name: getattr(case, name) for name in _COLUMNS}
-    inserted = session.connection().execute(_ADD, values).inserted_primary_key
-    if inserted is None:  # every supported database reports the new row's key
-        raise RuntimeError("the database did not report the new case's id")
-    case.id = inserted[0]
+    case.id = _ADD.scalar(session, values)
     make_transient_to_detached(case)
     session.add(case)
     return case

@@ -8,16 +8,17 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from storage.models import IdentityCheck
+from storage.prepared import Prepared
 
-_ADD = insert(IdentityCheck)  # built once: building a statement costs more than running it
+_ADD = Prepared(insert(IdentityCheck))
 
 
 def add_check(
     *, session: Session, case_id: int, secret: bytes, sent_to: str, issued_at: datetime
 ) -> None:
     """The first code of a new case, in the caller's transaction (a plain INSERT)."""
-    session.connection().execute(
-        _ADD,
+    _ADD.run(
+        session,
         {
             "case_id": case_id,
             "secret": secret,

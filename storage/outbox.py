@@ -8,11 +8,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, exists, func, insert, or_, union_all, update
+from sqlalchemy import Table, bindparam, exists, func, insert, or_, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxItem
+from storage.prepared import Prepared
 
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
 
@@ -31,7 +32,7 @@ _BATCH = 20  # rows per statement when queueing many
 
 
 @functools.lru_cache(maxsize=32)
-def _insert_new(names: tuple[str, ...], count: int) -> Insert:
+def _insert_new(names: tuple[str, ...], count: int) -> Prepared:
     """`INSERT INTO outbox (names) SELECT :names_0 WHERE NOT EXISTS (the same dedupe key)
     UNION ALL SELECT :names_1 ...` for `count` rows: one statement, cached by SQLAlchemy (its
     ON CONFLICT constructs are compiled anew on every call). Columns not named get their
@@ -44,9 +45,7 @@ def _insert_new(names: tuple[str, ...], count: int) -> Insert:
         selects.append(select(*values).where(~taken))
     # A compound SELECT is wrapped, so that the columns not named can be given their defaults.
     rows = selects[0] if count == 1 else union_all(*selects).subquery().select()
-    # The row count of an INSERT is kept only when asked for (PostgreSQL reports -1 otherwise).
-    statement = insert(table).from_select(list(names), rows)
-    return statement.execution_options(preserve_rowcount=True)
+    return Prepared(insert(table).from_select(list(names), rows))
 
 
 def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -65,7 +64,7 @@ def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
         params = {
             f"{name}_{n}": value for n, row in enumerate(batch) for name, value in row.items()
         }
-        inserted += session.connection().execute(statement, params).rowcount
+        inserted += statement.run(session, params)
     return inserted
 
 
@@ -138,7 +137,7 @@ def mark_final(*, session: Session, item_id: int, state: str, error: str) -> Non
 
 
 # Built once (the intake path): building and keying a statement costs more than running it.
-_RECENT_AUTOMATIC = (
+_RECENT_AUTOMATIC = Prepared(
     select(func.count())
     .select_from(OutboxItem)
     .where(col(OutboxItem.channel) == "mail")
@@ -152,7 +151,7 @@ def count_recent_automatic(*, session: Session, recipient_key: str, since: datet
     """Automatic mails queued for this address since then (outbox rows are only inserted by
     plain INSERTs, so nothing pending in the session needs flushing first)."""
     params = {"recipient_key": recipient_key, "since": since}
-    return int(session.connection().execute(_RECENT_AUTOMATIC, params).scalar_one())
+    return int(_RECENT_AUTOMATIC.scalar(session, params))
 
 
 def find_by_message_id(*, session: Session, message_id: str) -> OutboxItem | None:
