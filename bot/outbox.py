@@ -78,7 +78,7 @@ def queue_mail(
         return False
     base = {"reference": reference} if case else {}
     rendered = render_mail(template, language=lang, context={**base, **context})
-    mail = compose(
+    composed = compose(
         rendered,
         sender=settings.sender_address,
         to=to,
@@ -90,7 +90,7 @@ def queue_mail(
         references=references,
         automatic=automatic,
     )
-    raw, message_id = mail.as_bytes(), str(mail["Message-ID"])
+    raw, message_id = composed.raw, composed.message_id
     queued = add_item(
         session=session,
         row={
