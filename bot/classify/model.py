@@ -12,7 +12,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -60,30 +60,34 @@ def _words(line: str) -> list[list[str]]:
 def features(subject: Iterable[str], body: Iterable[str]) -> dict[str, str]:
     """Feature name -> the mail's words that produced it (first occurrence)."""
     found: dict[str, str] = {}
-
-    def add(name: str, words: str) -> None:
-        found.setdefault(name, words)
-
+    add = found.setdefault
     for line in subject:
         for clause in _words(line):
             for word in clause:
                 add("s:" + stem(word), word)
     for line in body:
         for clause in _words(line):
-            stems = [stem(w) for w in clause]
-            negated_until = -1
-            for i, (word, st) in enumerate(zip(clause, stems, strict=True)):
-                add(st, word)
-                if i > 0:
-                    add(stems[i - 1] + " " + st, clause[i - 1] + " " + word)
-                if i <= negated_until:
-                    add("!" + st, "... " + word)
-                if word in _NEGATORS:
-                    negated_until = i + _NEGATION_REACH
-                if len(word) >= _LONG_WORD and not word.isdigit():
-                    for j in range(len(word) - _GRAM + 1):
-                        add("~" + word[j : j + _GRAM], word)
+            _clause_features(clause, add)
     return found
+
+
+def _clause_features(clause: list[str], add: Callable[[str, str], str]) -> None:
+    """Stems, pairs of neighbouring stems, negated stems and compound 5-grams of a clause."""
+    negated_until = -1
+    previous_word = previous_stem = ""
+    for i, word in enumerate(clause):
+        st = stem(word)
+        add(st, word)
+        if i > 0:
+            add(previous_stem + " " + st, previous_word + " " + word)
+        if i <= negated_until:
+            add("!" + st, "... " + word)
+        if word in _NEGATORS:
+            negated_until = i + _NEGATION_REACH
+        if len(word) >= _LONG_WORD and not word.isdigit():
+            for j in range(len(word) - _GRAM + 1):
+                add("~" + word[j : j + _GRAM], word)
+        previous_word, previous_stem = word, st
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,15 @@ class Model:
     weights: Mapping[str, tuple[float, ...]]
 
     def predict(self, found: Mapping[str, str]) -> Prediction:
-        known = [name for name in found if name in self.weights]
+        weights = self.weights
+        known = list(filter(weights.__contains__, found))
         scale = 1.0 / math.sqrt(max(len(found), 1))
         logits = list(self.bias)
-        for name in known:
-            for k, w in enumerate(self.weights[name]):
-                logits[k] += w * scale
+        if known:
+            # per category: bias + w1 x scale + w2 x scale + ..., added in the features' order
+            columns = zip(*map(weights.__getitem__, known), strict=True)
+            pairs = zip(logits, columns, strict=True)
+            logits = [_fold(bias, column, scale) for bias, column in pairs]
         top = max(logits)
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)
@@ -143,6 +150,13 @@ class Model:
         )
 
 
+def _fold(start: float, weights: Iterable[float], scale: float) -> float:
+    total = start
+    for w in weights:
+        total += w * scale
+    return total
+
+
 class _Pushes(Mapping[str, tuple[tuple[float, str], ...]]):
     """Per category, the features that pushed towards it, heaviest first (computed on use)."""
 
@@ -153,9 +167,10 @@ class _Pushes(Mapping[str, tuple[tuple[float, str], ...]]):
         if category not in self._model.categories:
             raise KeyError(category)
         k = self._model.categories.index(category)
-        weights = self._model.weights
-        pushes = [(weights[n][k] * self._scale, self._found[n]) for n in self._known]
-        return tuple(p for p in sorted(pushes, key=lambda x: -x[0]) if p[0] > 0)
+        weights, found, scale = self._model.weights, self._found, self._scale
+        # scale > 0: a feature pushes towards the category exactly when its weight is positive
+        pushes = [(w * scale, found[n]) for n in self._known if (w := weights[n][k]) > 0]
+        return tuple(sorted(pushes, key=lambda x: -x[0]))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._model.categories)

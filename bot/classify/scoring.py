@@ -3,6 +3,7 @@
 import re
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .vocabulary import Phrase, Vocabulary
@@ -145,6 +146,21 @@ def _hit(
     return Hit(phrase.category, phrase.tier, text, weight, dampened, signal, subject, start, end)
 
 
+def _matches(phrase: Phrase, text: str, present: set[str]) -> Iterator[re.Match[str]]:
+    """The phrase's matches in `text`. One that holds no line break is looked for only in
+    the lines from the first to the last holding its key needle: every match contains one,
+    and outside the lines (a line break or the end on either side) a match is the same."""
+    if not (phrase.within_line and phrase.key):
+        return phrase.regex.finditer(text)
+    here = [t for t in phrase.key if t in present]
+    first = min(text.find(t) for t in here)
+    last = max(text.rfind(t) for t in here)
+    end = text.find("\n", last)
+    return phrase.regex.finditer(
+        text, text.rfind("\n", 0, first) + 1, len(text) if end < 0 else end
+    )
+
+
 def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> list[Hit]:
     """Every phrase found, weighed; overlapping finds of one category keep the heaviest.
 
@@ -152,18 +168,18 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
     phrases are read in their everyday sense and at most send the mail to triage.
     """
     found: dict[str, list[Hit]] = defaultdict(list)
-    present = vocab.present(doc.text)
-    on_topic = bool(vocab.topic.search(doc.text))
-    for phrase in vocab.phrases:
+    text = doc.text
+    present = vocab.index.present(text)
+    on_topic = bool(vocab.topic.search(text))
+    for number in vocab.index.phrases(present):
+        phrase = vocab.phrases[number]
         # a cheap test first: the literal words the phrase cannot match without
-        for needle in phrase.needles:
-            if needle.isdisjoint(present):
-                break
-        else:
-            for match in phrase.regex.finditer(doc.text):
-                hit = _hit(phrase, doc, match.span(), vocab, business, on_topic)
-                if hit is not None:
-                    found[hit.category].append(hit)
+        if any(needle.isdisjoint(present) for needle in phrase.needles):
+            continue
+        for match in _matches(phrase, text, present):
+            hit = _hit(phrase, doc, match.span(), vocab, business, on_topic)
+            if hit is not None:
+                found[hit.category].append(hit)
     kept: list[Hit] = []
     for hits in found.values():
         chosen: list[Hit] = []

@@ -10,6 +10,8 @@ from typing import Any
 
 from bot.categories import ALL_CATEGORIES, REQUEST_KINDS
 
+from .needles import NeedleIndex, rarest, within_line
+
 __all__ = [
     "CATEGORIES",
     "REQUEST_CATEGORIES",
@@ -37,6 +39,10 @@ class Phrase:
     carries_negation: bool
     needles: tuple[frozenset[str], ...] = ()
     """For each, texts of which the mail must hold one, or the phrase cannot match."""
+    key: frozenset[str] = frozenset()
+    """The needle the phrase is filed under in the vocabulary's index (`needles.rarest`)."""
+    within_line: bool = False
+    """Its matches hold no line break, so a search may keep to the lines holding `key`."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,12 @@ class Vocabulary:
     past: re.Pattern[str]
     function_words: Mapping[str, frozenset[str]]
     spelling: Mapping[str, str]
+    index: NeedleIndex
     needle_texts: frozenset[str] = frozenset()
 
     def present(self, text: str) -> set[str]:
         """Which of the phrases' `needles` occur in `text`."""
-        return {needle for needle in self.needle_texts if needle in text}
+        return self.index.present(text)
 
 
 def compile_pattern(source: str) -> re.Pattern[str]:
@@ -129,7 +136,8 @@ def _phrases(table: Mapping[str, object]) -> list[Phrase]:
                 carries = bool(_NEGATION_WORDS.search(source))
                 regex = compile_pattern(source)
                 needles = tuple(frozenset(n) for n in required_literals(source))
-                found.append(Phrase(category, tier, source, regex, carries, needles))
+                key, single = rarest(needles), within_line(regex.pattern)
+                found.append(Phrase(category, tier, source, regex, carries, needles, key, single))
     return found
 
 
@@ -150,9 +158,11 @@ def load_vocabulary() -> Vocabulary:
     phrases = [p for name in names if name != _CUES_FILE for p in _phrases(_read(name))]
     cues = _cues(_read(_CUES_FILE))
     after = "|".join(cues["negation"]["after"])
+    texts = frozenset(t for p in phrases for needle in p.needles for t in needle)
     return Vocabulary(
         phrases=tuple(phrases),
-        needle_texts=frozenset(t for p in phrases for needle in p.needles for t in needle),
+        index=NeedleIndex.build(texts, [p.key for p in phrases]),
+        needle_texts=texts,
         weights={k: float(v) for k, v in cues["weights"].items()},
         priority={k: float(v) for k, v in cues["priority"].items()},
         negation_before=_alternation(cues["negation"]["before"]),
