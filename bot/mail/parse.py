@@ -13,8 +13,7 @@ from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import EmailPolicy
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.mail.charsets import (
     Headers,
@@ -29,6 +28,7 @@ from bot.mail.charsets import (
     return_path,
 )
 from bot.mail.htmltext import html_to_text
+from bot.mail.mimepolicy import ParseOnce, Registry
 
 _T = TypeVar("_T")
 _MAX_DEPTH = 12
@@ -126,24 +126,8 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10_000_000) -> Pars
     )
 
 
-class _ParseOnce(EmailPolicy):
-    """`policy.default`, except that each header of a message is parsed once, however often
-    it is read: get_content_type, get_param, get_filename and get_payload read Content-Type and
-    its neighbours again on every call, and the header registry parses them anew each time."""
-
-    parsed: dict[tuple[str, str], Any] | None = None
-
-    def header_fetch_parse(self, name: str, value: str) -> Any:
-        if self.parsed is None or hasattr(value, "name"):
-            return super().header_fetch_parse(name, value)
-        key = (name, value)
-        header = self.parsed.get(key)
-        if header is None:
-            header = self.parsed[key] = super().header_fetch_parse(name, value)
-        return header
-
-
-_PARSE_ONCE = _ParseOnce()
+_PARSE_ONCE = ParseOnce(header_factory=Registry())
+_SERIALISE = policy.default.clone(linesep="\r\n", header_factory=Registry())
 
 
 def _parse(raw: bytes, *, headers_only: bool = False) -> Message:
@@ -210,7 +194,7 @@ def _walk_part(part: Message, walk: _Walk, depth: int, *, text_ok: bool) -> None
 
 
 def _serialised(part: Message) -> bytes:
-    return part.as_bytes(policy=policy.default.clone(linesep="\r\n"))
+    return part.as_bytes(policy=_SERIALISE)
 
 
 def _choose_alternative(children: list[Message]) -> Message | None:
