@@ -194,7 +194,12 @@ def _walk_part(part: Message, walk: _Walk, depth: int, *, text_ok: bool) -> None
 
 
 def _serialised(part: Message) -> bytes:
-    return part.as_bytes(policy=_SERIALISE)
+    # The generator reads the part's headers again: with the part's own policy (ours, but for
+    # the line ends) it finds them parsed already.
+    own = part.policy
+    return part.as_bytes(
+        policy=own.clone(linesep="\r\n") if isinstance(own, ParseOnce) else _SERIALISE
+    )
 
 
 def _choose_alternative(children: list[Message]) -> Message | None:
