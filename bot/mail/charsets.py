@@ -154,9 +154,12 @@ def header_text(value: str) -> str:
     return decode_words(raw_header_text(value))
 
 
+_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
 def one_line(text: str) -> str:
     """Collapse line breaks and control characters to single spaces."""
-    return re.sub(r"[\s\x00-\x1f\x7f]+", " ", text).strip()
+    return _CONTROLS.sub(" ", text).strip()
 
 
 class Headers(Mapping[str, str]):

@@ -17,6 +17,8 @@ _BLOCK = frozenset(
     }
 )  # fmt: skip
 _PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "hr"})
+_SPACES = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class _TextExtractor(HTMLParser):
@@ -65,7 +67,7 @@ class _TextExtractor(HTMLParser):
                 self._break(paragraph=False)
                 self._add(line)
             return
-        text = re.sub(r"\s+", " ", data)
+        text = _SPACES.sub(" ", data)
         if not self._line or self._tail.endswith((" ", "- ")):
             text = text.lstrip()
         self._add(text)
@@ -89,7 +91,7 @@ class _TextExtractor(HTMLParser):
         while self.lines and not self.lines[-1].strip("> "):  # trailing paragraph separators
             self.lines.pop()
         joined = "\n".join(self.lines)
-        return re.sub(r"\n{3,}", "\n\n", joined).strip("\n")
+        return _BLANK_LINES.sub("\n\n", joined).strip("\n")
 
 
 def html_to_text(html: str) -> str:

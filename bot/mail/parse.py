@@ -35,6 +35,7 @@ _MAX_DEPTH = 12
 _FORWARD_MARK = "---------- Forwarded message ----------"
 _Report = tuple[bool, str | None, tuple[str, ...]]
 _NO_REPORT: _Report = (False, None, ())
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10_000_000) -> Pars
         return_path=return_path(heads),
         date=_safe(defects, "date", lambda: parse_date(heads.get("Date", "")), None),
         headers=heads,
-        text=re.sub(r"\n{3,}", "\n\n", "\n\n".join(t for t in walk.texts if t.strip())).strip(),
+        text=_BLANK_LINES.sub("\n\n", "\n\n".join(t for t in walk.texts if t.strip())).strip(),
         attachments=tuple(walk.attachments),
         content_type=ctype,
         is_delivery_report=report[0],
