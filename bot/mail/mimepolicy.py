@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from email.headerregistry import HeaderRegistry
 from email.policy import EmailPolicy
-from typing import Any
+from typing import Any, Self
 
 # What the stdlib's MIME header parser (email._header_value_parser) takes as a token, and as a
 # parameter name or unquoted value once the RFC 2231 marks * ' % are left out; quoted values
@@ -49,13 +49,16 @@ def plain_text(name: str, value: str) -> str | None:
 
 
 class _Deferred(str):
-    """A header whose text is known; parsed by the registry when anything else is read."""
+    """A header whose text is known; parsed by the registry when anything else is read.
 
-    _parse: Callable[[], Any]
+    It keeps the registry, not the policy: the policy's cache holds this header, and a reference
+    back would make every parsed message a reference cycle."""
 
-    def __new__(cls, text: str, parse: Callable[[], Any]) -> "_Deferred":
+    _source: tuple[Callable[[str, str], Any], str, str]
+
+    def __new__(cls, text: str, factory: Callable[[str, str], Any], name: str, value: str) -> Self:
         header = super().__new__(cls, text)
-        header._parse = parse
+        header._source = (factory, name, value)
         return header
 
     def __getattr__(self, attr: str) -> Any:
@@ -63,7 +66,8 @@ class _Deferred(str):
             raise AttributeError(attr)
         parsed = self.__dict__.get("_parsed")
         if parsed is None:
-            parsed = self.__dict__["_parsed"] = self._parse()
+            factory, name, value = self._source
+            parsed = self.__dict__["_parsed"] = factory(name, value)
         return getattr(parsed, attr)
 
 
@@ -101,7 +105,9 @@ class ParseOnce(EmailPolicy):
         return header
 
     def _fetch(self, name: str, value: str) -> Any:
-        text = plain_text(name, "".join(value.splitlines()))
+        # What EmailPolicy.header_fetch_parse hands the registry: the value without line breaks.
+        unfolded = "".join(value.splitlines())
+        text = plain_text(name, unfolded)
         if text is None:
             return super().header_fetch_parse(name, value)
-        return _Deferred(text, lambda: super(ParseOnce, self).header_fetch_parse(name, value))
+        return _Deferred(text, self.header_factory, name, unfolded)
