@@ -146,10 +146,28 @@ def _hit(
     return Hit(phrase.category, phrase.tier, text, weight, dampened, signal, subject, start, end)
 
 
+def _led_matches(phrase: Phrase, text: str) -> Iterator[re.Match[str]]:
+    """What `finditer` gives for a phrase whose every match starts with one of its `lead`
+    texts, trying only where one occurs: left to right, each match after the last."""
+    starts: set[int] = set()
+    for lead in phrase.lead:
+        at = text.find(lead)
+        while at >= 0:
+            starts.add(at)
+            at = text.find(lead, at + 1)
+    end = 0
+    for start in sorted(starts):
+        if start >= end and (match := phrase.regex.match(text, start)):
+            yield match
+            end = match.end()
+
+
 def _matches(phrase: Phrase, text: str, present: set[str]) -> Iterator[re.Match[str]]:
     """The phrase's matches in `text`. One that holds no line break is looked for only in
     the lines from the first to the last holding its key needle: every match contains one,
     and outside the lines (a line break or the end on either side) a match is the same."""
+    if phrase.lead:
+        return _led_matches(phrase, text)
     if not (phrase.within_line and phrase.key):
         return phrase.regex.finditer(text)
     here = [t for t in phrase.key if t in present]

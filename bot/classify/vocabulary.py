@@ -19,6 +19,7 @@ __all__ = [
     "Phrase",
     "Vocabulary",
     "compile_pattern",
+    "leading_literals",
     "load_vocabulary",
     "required_literals",
 ]
@@ -39,6 +40,8 @@ class Phrase:
     carries_negation: bool
     needles: tuple[frozenset[str], ...] = ()
     """For each, texts of which the mail must hold one, or the phrase cannot match."""
+    lead: frozenset[str] = frozenset()
+    """Texts of which every match starts with one (`leading_literals`); empty: unknown."""
     key: frozenset[str] = frozenset()
     """The needle the phrase is filed under in the vocabulary's index (`needles.rarest`)."""
     within_line: bool = False
@@ -95,29 +98,65 @@ def _alternatives(token: str) -> tuple[str, ...]:
     return tuple(f for f in found if f is not None) if all(found) else ()
 
 
-def required_literals(source: str) -> tuple[tuple[str, ...], ...]:
-    """What every match of a pattern contains: for each top-level word or plain `(a|b)`
-    group, the texts of which at least one must appear. Words inside optional groups, `~`
-    gaps and a top-level `|` (then nothing is required) are left out."""
+def _tokens(source: str) -> list[str] | None:
+    """The pattern's top-level words and groups; None when it has a top-level `|`."""
     tokens: list[str] = []
     current: list[str] = []
     depth = 0
     for char in " ".join(source.strip().lower().split()) + " ":
         if char == "|" and depth == 0:
-            return ()
+            return None
         depth += {"(": 1, ")": -1}.get(char, 0)
         if char == " " and depth == 0:
             tokens.append("".join(current))
             current = []
         else:
             current.append(char)
+    return tokens
+
+
+def required_literals(source: str) -> tuple[tuple[str, ...], ...]:
+    """What every match of a pattern contains: for each top-level word or plain `(a|b)`
+    group, the texts of which at least one must appear. Words inside optional groups, `~`
+    gaps and a top-level `|` (then nothing is required) are left out."""
     needles: list[tuple[str, ...]] = []
-    for token in tokens:
+    for token in _tokens(source) or ():
         word = _literal(token) if not token.startswith("(") else None
         options = (word,) if word else _alternatives(token)
         if options:
             needles.append(options)
     return tuple(needles)
+
+
+_PLAIN_WORDS = re.compile(r"[\w'-]+(?: [\w'-]+)*")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _head(text: str) -> str | None:
+    """The text every match of `word`, `word*...` or `b c*` starts with, or None."""
+    head, star, _ = text.partition("*")
+    if not _PLAIN_WORDS.fullmatch(head):
+        return None
+    # `*` after a word character is "any ending"; after `'` or `-` it would repeat them
+    return head if not star or _WORD_CHAR.fullmatch(head[-1]) else None
+
+
+def leading_literals(source: str) -> tuple[str, ...]:
+    """Texts of which every match of a pattern starts with one: its first word when plain
+    (`verwijder*`), or the alternatives of a plain first group (`(mijn|onze) gegevens`);
+    () otherwise (`(een )?demo`, `*gegevens`, a top-level `|`)."""
+    tokens = _tokens(source)
+    if not tokens:
+        return ()
+    first = tokens[0]
+    if first.startswith("("):
+        inner = first[1:-1] if first.endswith(")") else "("
+        if "(" in inner or ")" in inner:
+            return ()
+        heads = [_head(alt) for alt in inner.split("|")]
+    else:
+        heads = [_head(first)]
+    return tuple(h for h in heads if h is not None) if all(heads) else ()
 
 
 def _alternation(words: Iterable[str]) -> re.Pattern[str]:
@@ -136,8 +175,10 @@ def _phrases(table: Mapping[str, object]) -> list[Phrase]:
                 carries = bool(_NEGATION_WORDS.search(source))
                 regex = compile_pattern(source)
                 needles = tuple(frozenset(n) for n in required_literals(source))
+                lead = frozenset(leading_literals(source))
                 key, single = rarest(needles), within_line(regex.pattern)
-                found.append(Phrase(category, tier, source, regex, carries, needles, key, single))
+                phrase = Phrase(category, tier, source, regex, carries, needles, lead, key, single)
+                found.append(phrase)
     return found
 
 
