@@ -15,7 +15,7 @@ from bot.templates import RenderedMail
 
 LOOP_HEADER = "X-DSR-Loop"
 
-# What compat32 folds a header to when it needs more than one line (RFC 5322 section 2.2.3).
+# The line length beyond which compat32 folds a header (RFC 5322 section 2.1.1).
 _MAX_LINE = compat32.max_line_length or 0
 # Octets a quoted-printable body keeps as they are (RFC 2045 section 6.7): printable ASCII
 # but `=`, space, tab and the line ends; each other one is written `=XX`.
@@ -131,19 +131,31 @@ def _quoted_printable(data: bytes) -> bytes:
     tab, and CR line ends, are rare enough to be left to it."""
     if b"\r" in data:
         return _stdlib_body(data)
+    escaped = _escaped(data)
+    lines = escaped.split(b"\n")
+    if b" \n" in escaped or b"\t\n" in escaped or escaped.endswith((b" ", b"\t")):
+        return _with_blank_ends(lines, originals=data.split(b"\n"))
+    if max(map(len, lines)) <= _QP_LINE:
+        return escaped
+    return b"\n".join([_soft_broken(line) if len(line) > _QP_LINE else line for line in lines])
+
+
+def _escaped(data: bytes) -> bytes:
+    """Every octet not kept as it is written `=XX`; `=` itself first, as the escapes of the
+    others start with it."""
     escaped = data
     unsafe = set(data.translate(None, _LITERAL))
-    if _EQUALS in unsafe:  # first: the escapes of the others start with `=`
+    if _EQUALS in unsafe:
         unsafe.remove(_EQUALS)
         escaped = escaped.replace(b"=", _ESCAPES[_EQUALS])
     for octet in unsafe:
         escaped = escaped.replace(bytes((octet,)), _ESCAPES[octet])
-    lines = escaped.split(b"\n")
-    if not (b" \n" in escaped or b"\t\n" in escaped or escaped.endswith((b" ", b"\t"))):
-        if max(map(len, lines)) <= _QP_LINE:
-            return escaped
-        return b"\n".join([_soft_broken(x) if len(x) > _QP_LINE else x for x in lines])
-    originals = data.split(b"\n")
+    return escaped
+
+
+def _with_blank_ends(lines: list[bytes], *, originals: list[bytes]) -> bytes:
+    """The escaped lines, those ending in a space or a tab encoded by the standard library
+    from the original (it escapes that last character or breaks the line before it)."""
     for n, line in enumerate(lines):
         if line.endswith((b" ", b"\t")):
             lines[n] = _stdlib_body(originals[n])
@@ -171,6 +183,7 @@ def _soft_broken(line: bytes) -> bytes:
 
 
 def _stdlib_body(data: bytes) -> bytes:
+    """`email.quoprimime.body_encode` of octets."""
     return body_encode(data.decode("latin-1")).encode("ascii")
 
 
