@@ -18,11 +18,12 @@ from typing import Any, Self
 
 # What the stdlib's MIME header parser (email._header_value_parser) takes as a token, and as a
 # parameter name or unquoted value once the RFC 2231 marks * ' % are left out; quoted values
-# of printable ASCII without space, quote or backslash. "=?" (RFC 2047) is excluded separately.
+# of printable ASCII, spaces and tabs (kept as they are), without quote or backslash. "=?"
+# (RFC 2047) is excluded separately.
 _TTEXT = r"[A-Za-z0-9!#$%&'*+.^_`{|}~-]+"
 _ATTRIBUTE = r"[A-Za-z0-9!#$&+.^_`{|}~-]+"
-_PARAM = rf"""(?:;[ \t]*{_ATTRIBUTE}=(?:{_ATTRIBUTE}|"[!#-\[\]-~]+"))"""
-_ONE_PARAM = re.compile(rf""";[ \t]*({_ATTRIBUTE})=(?:({_ATTRIBUTE})|"([!#-\[\]-~]+)")""")
+_PARAM = rf"""(?:;[ \t]*{_ATTRIBUTE}=(?:{_ATTRIBUTE}|"[ \t!#-\[\]-~]+"))"""
+_ONE_PARAM = re.compile(rf""";[ \t]*({_ATTRIBUTE})=(?:({_ATTRIBUTE})|"([ \t!#-\[\]-~]+)")""")
 _PLAIN = {
     "content-type": re.compile(rf"{_TTEXT}/{_TTEXT}({_PARAM}*)"),
     "content-disposition": re.compile(rf"{_TTEXT}({_PARAM}*)"),

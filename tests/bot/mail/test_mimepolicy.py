@@ -25,6 +25,8 @@ def test_plain_text_is_the_registry_text_or_nothing(name: str, value: str) -> No
 
 def test_everyday_values_take_the_short_way() -> None:
     assert plain_text("Content-Type", "text/plain;\tcharset=UTF-8") == 'text/plain; charset="UTF-8"'
+    disposition = plain_text("Content-Disposition", 'attachment;\tfilename="ID  kopie\tLinda.pdf"')
+    assert disposition == 'attachment; filename="ID  kopie\tLinda.pdf"'  # quoted white space kept
     assert plain_text("Content-Type", 'text/plain; name="=?utf-8?q?x?="') is None
     assert plain_text("Content-Type", "text/plain; a=1; A=2") is None
     assert plain_text("Subject", "text/plain") is None
