@@ -83,7 +83,8 @@ class _Headers(Mapping[str, str]):
 
 
 def _respell(line: str, spelling: Mapping[str, str]) -> str:
-    return " ".join(spelling.get(word, word) for word in line.split())
+    words = line.split()
+    return " ".join(map(spelling.get, words, words))
 
 
 def _sender(headers: Mapping[str, str]) -> str:
@@ -106,9 +107,11 @@ def _evidence(hits: list[Hit], category: str) -> tuple[str, ...]:
     return tuple(texts)[:_MAX_EVIDENCE]
 
 
-def _decide(hits: list[Hit], language: str, threshold: float) -> Classification:
-    total = scores(hits)
-    other = scores(hits, weak_other=False).get("other", 0.0)
+def _decide(
+    hits: list[Hit], total: dict[str, float], other: float, language: str, threshold: float
+) -> Classification:
+    """The lexicon's answer alone; `total`, `other`: the hits' `scores` (`other` without
+    weak everyday phrases)."""
     requests = sorted(
         ((total[c], c) for c in REQUEST_CATEGORIES if total.get(c, 0.0) > 0), reverse=True
     )
@@ -202,13 +205,13 @@ def _combine(
 ) -> Classification:
     personal = bool(FIRST_PERSON_WORDS.intersection(words))
     own = bool(OWN_WORDS.intersection(words))
-    lexicon = _decide(hits, language, threshold)
+    total = scores(hits)
+    other = scores(hits, weak_other=False).get("other", 0.0)
+    lexicon = _decide(hits, total, other, language, threshold)
     if lexicon.category == "other" and any(h.dampened and h.signal for h in hits):
         # torn: a request phrase in its everyday sense, in a sentence about the writer's own
         # person or data ("ik wil mijn adres aanpassen voor de factuur"); a human decides
         return replace(lexicon, evidence=lexicon.evidence + _learned(prediction, "other"))
-    total = scores(hits)
-    other = scores(hits, weak_other=False).get("other", 0.0)
     p = prediction.probabilities
     logits = {c: math.log(max(p.get(c, 0.0), 1e-9)) for c in (*REQUEST_CATEGORIES, "other")}
     # in a short mail the model has little to go on, and the lexicon's phrase counts for more

@@ -8,8 +8,8 @@ __all__ = ["detect_language"]
 def detect_language(words: list[str]) -> str:
     """Return "en" only when English function words clearly outnumber Dutch ones."""
     lists = load_vocabulary().function_words
-    dutch = sum(1 for w in words if w in lists["nl"])
-    english = sum(1 for w in words if w in lists["en"])
+    dutch = sum(map(lists["nl"].__contains__, words))
+    english = sum(map(lists["en"].__contains__, words))
     if english >= 3 and english > 1.3 * dutch:
         return "en"
     return "nl"

@@ -23,6 +23,10 @@ _PLAIN = re.compile(r"[\w' ()|?-]*")
 Gram = tuple[str, ...]
 
 
+def _grams(text: str) -> set[Gram]:
+    return set(zip(*(text[i:] for i in range(_GRAM)), strict=False))
+
+
 def within_line(pattern: str) -> bool:
     """Whether a compiled phrase pattern can only match text without a line break: it is
     made of literal words, groups, options, `\\w*`, ` ~ ` gaps and whole-word guards."""
@@ -41,7 +45,7 @@ def rarest(needles: Sequence[frozenset[str]]) -> frozenset[str]:
 class NeedleIndex:
     """Texts by their opening characters, and phrase numbers by one needle's texts."""
 
-    by_gram: Mapping[Gram, tuple[str, ...]]
+    by_gram: Mapping[Gram, tuple[tuple[str, frozenset[Gram]], ...]]
     short: tuple[str, ...]
     by_text: Mapping[str, tuple[int, ...]]
     always: tuple[int, ...]
@@ -51,10 +55,11 @@ class NeedleIndex:
         """`texts`: every needle text; `keys`: per phrase, in the vocabulary's order, the
         needle it is filed under (empty: a phrase without needles, always tried)."""
         texts = set(texts)
-        by_gram: dict[Gram, list[str]] = {}
+        by_gram: dict[Gram, list[tuple[str, frozenset[Gram]]]] = {}
         for text in sorted(texts):
             if len(text) >= _GRAM:
-                by_gram.setdefault(tuple(text[:_GRAM]), []).append(text)
+                entry = (text, frozenset(_grams(text)))
+                by_gram.setdefault(tuple(text[:_GRAM]), []).append(entry)
         by_text: dict[str, list[int]] = {}
         always: list[int] = []
         for number, key in enumerate(keys):
@@ -71,10 +76,16 @@ class NeedleIndex:
 
     def present(self, text: str) -> set[str]:
         """Which of the indexed texts occur in `text` (each one a plain substring test)."""
-        found = {t for t in self.short if t in text}
-        grams = set(zip(*(text[i:] for i in range(_GRAM)), strict=False))
-        for gram in grams.intersection(self.by_gram):
-            found.update(t for t in self.by_gram[gram] if t in text)
+        grams = _grams(text)
+        by_gram = self.by_gram
+        # a text whose three-letter pieces are not all in the mail cannot be in it
+        found = {
+            t
+            for gram in grams.intersection(by_gram)
+            for t, pieces in by_gram[gram]
+            if pieces <= grams and t in text
+        }
+        found.update(t for t in self.short if t in text)
         return found
 
     def phrases(self, present: Iterable[str]) -> list[int]:

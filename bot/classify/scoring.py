@@ -108,7 +108,10 @@ def _hit(
     vocab: Vocabulary,
     business: bool,
     on_topic: bool,
+    contexts: dict[int, tuple[bool, bool]],
 ) -> Hit | None:
+    """The phrase's find at `span`, weighed; None when negated. `contexts`: `_context` of
+    the sentences seen so far in this document."""
     start, end = span
     index = bisect_right(doc.starts, start) - 1
     sentence, base = doc.lines[index], doc.starts[index]
@@ -118,7 +121,9 @@ def _hit(
     if phrase.category != "other":
         if _negated(phrase, sentence, start - base, end - base, vocab):
             return None
-        near_business, past = _context(doc, index, vocab)
+        if index not in contexts:
+            contexts[index] = _context(doc, index, vocab)
+        near_business, past = contexts[index]
         if past and phrase.category != "complaint":
             weight *= weights["past"]
         if (near_business or business) and phrase.category != "complaint":
@@ -189,13 +194,14 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
     text = doc.text
     present = vocab.index.present(text)
     on_topic = bool(vocab.topic.search(text))
+    contexts: dict[int, tuple[bool, bool]] = {}
     for number in vocab.index.phrases(present):
         phrase = vocab.phrases[number]
         # a cheap test first: the literal words the phrase cannot match without
         if any(needle.isdisjoint(present) for needle in phrase.needles):
             continue
         for match in _matches(phrase, text, present):
-            hit = _hit(phrase, doc, match.span(), vocab, business, on_topic)
+            hit = _hit(phrase, doc, match.span(), vocab, business, on_topic, contexts)
             if hit is not None:
                 found[hit.category].append(hit)
     kept: list[Hit] = []
