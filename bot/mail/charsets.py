@@ -196,27 +196,31 @@ def msg_ids(values: tuple[str, ...], *, loose: bool = False) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-# One address in the two everyday forms, `a@b.c` and `Some Name <a@b.c>`, built from atoms
-# (RFC 5322 section 3.2.3) without any white space in them, and no quotes, comments, groups,
-# routes or commas. For these the stdlib's getaddresses answers [(the words joined by one space,
-# the address)]; anything else goes to getaddresses itself.
+# One address in the two everyday forms, `a@b.c` and `Some Name <a@b.c>`: atoms (RFC 5322
+# section 3.2.3) without any white space in them, the name's words also quoted strings without
+# backslashes; no comments, groups, routes or commas. For these the stdlib's getaddresses
+# answers [(the words, unquoted, joined by one space, the address)]; anything else goes to
+# getaddresses itself.
 _WORD = r"[^()<>@,:;\"\[\]\s]+"  # a phrase word: an atom that may hold dots
+_QUOTED_WORD = r'"[^"\\\r\n]*"'
 _ATOM = r"[^()<>@,:;.\"\[\]\s]+"
 _SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
-_PLAIN_ADDRESS = re.compile(
-    rf"[ \t]*(?:(?P<bare>{_SPEC})|(?P<name>{_WORD}(?:[ \t]+{_WORD})*)?[ \t]*<(?P<addr>{_SPEC})>)"
-    r"[ \t]*"
-)
-_BLANKS = re.compile(r"[ \t]+")
+# One way only to cut a name into words (an atom ends at white space or a quote), so that a
+# long name that fails to match costs linear time, not exponential.
+_NAME = rf"(?:{_WORD}|{_QUOTED_WORD})(?:[ \t]*{_QUOTED_WORD}|[ \t]+{_WORD}|(?<=\"){_WORD})*"
+_PLAIN_ADDRESS = re.compile(rf"(?P<bare>{_SPEC})|(?P<name>{_NAME})?[ \t]*<(?P<addr>{_SPEC})>")
+_NAME_WORD = re.compile(rf"{_WORD}|\"([^\"\\\r\n]*)\"")
 
 
 def _address_pairs(value: str) -> list[tuple[str, str]]:
-    plain = _PLAIN_ADDRESS.fullmatch(value)
+    plain = _PLAIN_ADDRESS.fullmatch(value.strip(" \t"))  # getaddresses skips these blanks
     if plain is None:
         return getaddresses([value])
     if plain["bare"] is not None:
         return [("", plain["bare"])]
-    return [(_BLANKS.sub(" ", plain["name"] or ""), plain["addr"])]
+    words = _NAME_WORD.finditer(plain["name"] or "")
+    name = " ".join(w[0] if w[1] is None else w[1] for w in words)
+    return [(name, plain["addr"])]
 
 
 def addresses(heads: Headers, name: str) -> list[tuple[str, str]]:

@@ -1,4 +1,17 @@
-from bot.mail.charsets import decode_bytes, decode_words, header_text, lookup
+from email.utils import getaddresses
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.mail.charsets import (
+    Headers,
+    _address_pairs,
+    addresses,
+    decode_bytes,
+    decode_words,
+    header_text,
+    lookup,
+)
 
 
 def test_lookup_aliases_and_unknowns() -> None:
@@ -34,3 +47,19 @@ def test_encoded_words_split_inside_a_character_are_joined() -> None:
 def test_raw_8bit_headers_and_folding() -> None:
     raw = "Caf\udcc3\udca9\r\n =?iso-8859-1?q?=E9?="
     assert header_text(raw) == "Café é"
+
+
+ADDRESS_PIECES = ["a", "Jan", "j.de.vries", "@", "example.nl", "<", ">", " ", "\t", '"', ".", ",",
+                  "(", ")", "\\", ":", ";", "[", "]", "é", "\xa0", "\r\n"]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(ADDRESS_PIECES), max_size=14).map("".join))
+def test_the_short_way_to_addresses_answers_as_getaddresses(value: str) -> None:
+    assert _address_pairs(value) == getaddresses([value])
+
+
+def test_everyday_addresses() -> None:
+    heads = Headers([("From", '"J. van  Dijk" <J.Dijk@Example.nl>'), ("To", " a@b.nl ")])
+    assert addresses(heads, "From") == [("J. van Dijk", "j.dijk@example.nl")]
+    assert addresses(heads, "To") == [("", "a@b.nl")]
