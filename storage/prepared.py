@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Column, Connection
+from sqlalchemy import Column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -77,15 +77,15 @@ class Prepared:
         """Run it once per row (all rows with the same keys), in one driver call."""
         if not rows:
             return
-        connection = session.connection()
-        compiled = self._for(connection.dialect, rows[0])
+        driver = _driver(session)
+        compiled = self._for(driver.dialect, rows[0])
         values = [_values(compiled, row) for row in rows]
-        _call(connection, "executemany", compiled.sql, values)
+        driver.call("executemany", compiled.sql, values)
 
     def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
-        connection = session.connection()
-        compiled = self._for(connection.dialect, params)
-        return _call(connection, "execute", compiled.sql, _values(compiled, params)), compiled
+        driver = _driver(session)
+        compiled = self._for(driver.dialect, params)
+        return driver.call("execute", compiled.sql, _values(compiled, params)), compiled
 
     def _for(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         by_keys = self._compiled.get(dialect)
@@ -141,12 +141,35 @@ def _values(compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | d
     return [merged[name] for name in compiled.positional]
 
 
-def _call(connection: Connection, method: str, sql: str, values: Any) -> Any:
-    """The driver's cursor, after running `sql` in the connection's open transaction."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    driver_error = connection.dialect.loaded_dbapi.Error
-    try:
-        getattr(cursor, method)(sql, values)
-    except driver_error as exc:
-        raise DBAPIError.instance(sql, values, exc, driver_error) from exc
-    return cursor
+@dataclass(frozen=True)
+class _Driver:
+    """The driver's connection of one transaction of a session."""
+
+    transaction: object
+    dialect: Dialect
+    connection: Any
+
+    def call(self, method: str, sql: str, values: Any) -> Any:
+        """The driver's cursor, after running `sql` in the open transaction."""
+        cursor = self.connection.cursor()
+        driver_error = self.dialect.loaded_dbapi.Error
+        try:
+            getattr(cursor, method)(sql, values)
+        except driver_error as exc:
+            raise DBAPIError.instance(sql, values, exc, driver_error) from exc
+        return cursor
+
+
+_DRIVER = "dsr_prepared_driver"
+
+
+def _driver(session: Session) -> _Driver:
+    """Looked up once per transaction (the session begins it on the first statement)."""
+    held: _Driver | None = session.info.get(_DRIVER)
+    transaction = session.get_transaction()
+    if held is None or transaction is None or held.transaction is not transaction:
+        connection = session.connection()
+        driver_connection = connection.connection.driver_connection
+        held = _Driver(session.get_transaction(), connection.dialect, driver_connection)
+        session.info[_DRIVER] = held
+    return held
