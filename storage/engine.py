@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,11 +10,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from storage.sealing import PlainSealer, Sealer
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_BEGIN = "BEGIN IMMEDIATE"
 
 
 def make_engine(url: str, *, sealer: Sealer | None = None, pool_size: int = 5) -> Engine:
@@ -60,8 +63,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(connection: Any) -> None:
     # A deferred transaction that later writes can fail with SQLITE_BUSY without waiting;
-    # taking the write lock up front makes writers queue on the busy timeout instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # taking the write lock up front makes writers queue on the busy timeout instead. Sent to
+    # the driver itself (once per transaction, so once per mail in intake); a failure is raised
+    # as SQLAlchemy's, like that of any statement.
+    try:
+        connection.connection.driver_connection.execute(_BEGIN)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(_BEGIN, (), exc, sqlite3.Error) from exc
 
 
 def is_postgres(engine: Engine) -> bool:
