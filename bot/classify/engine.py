@@ -191,8 +191,7 @@ def prepare(text: str, subject: str = "", headers: Mapping[str, str] | None = No
 
 
 def _learned(prediction: Prediction, category: str) -> tuple[str, ...]:
-    words = dict.fromkeys(w for _, w in prediction.reasons(category))
-    return tuple(f"{w} (learned)" for w in list(words)[:_MAX_LEARNED])
+    return tuple(f"{w} (learned)" for w in prediction.top_words(category, _MAX_LEARNED))
 
 
 def _combine(

@@ -9,8 +9,10 @@ names the features that pushed it, as the words of the mail they came from.
 """
 
 import functools
+import heapq
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -99,6 +101,12 @@ class Prediction:
         """(contribution, the mail's words) of the features that count for `category`."""
         return self._pushes.get(category, ())
 
+    def top_words(self, category: str, count: int) -> list[str]:
+        """The first `count` different words of `reasons(category)`, in that order."""
+        if not isinstance(self._pushes, _Pushes):
+            return list(dict.fromkeys(w for _, w in self.reasons(category)))[:count]
+        return self._pushes.top_words(category, count)
+
 
 @dataclass(frozen=True)
 class Model:
@@ -111,16 +119,17 @@ class Model:
         known = list(filter(weights.__contains__, found))
         scale = 1.0 / math.sqrt(max(len(found), 1))
         logits = list(self.bias)
+        columns: list[tuple[float, ...]] = []
         if known:
             # per category: bias + w1 x scale + w2 x scale + ..., added in the features' order
-            columns = zip(*map(weights.__getitem__, known), strict=True)
+            columns = list(zip(*map(weights.__getitem__, known), strict=True))
             pairs = zip(logits, columns, strict=True)
             logits = [_fold(bias, column, scale) for bias, column in pairs]
         top = max(logits)
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)
         probabilities = {c: e / total for c, e in zip(self.categories, exps, strict=True)}
-        return Prediction(probabilities, _Pushes(self, known, found, scale))
+        return Prediction(probabilities, _Pushes(self, columns, [found[n] for n in known], scale))
 
     def dumps(self) -> str:
         """The model file: weights in hundredths, one feature a line, for review and diffs."""
@@ -160,17 +169,36 @@ def _fold(start: float, weights: Iterable[float], scale: float) -> float:
 class _Pushes(Mapping[str, tuple[tuple[float, str], ...]]):
     """Per category, the features that pushed towards it, heaviest first (computed on use)."""
 
-    def __init__(self, model: Model, known: list[str], found: Mapping[str, str], scale: float):
-        self._model, self._known, self._found, self._scale = model, known, found, scale
+    def __init__(
+        self, model: Model, columns: list[tuple[float, ...]], words: list[str], scale: float
+    ) -> None:
+        """`columns`: per category, the weights of the mail's known features; `words`: the
+        mail's words behind each of those features."""
+        self._model, self._columns, self._words, self._scale = model, columns, words, scale
 
-    def __getitem__(self, category: str) -> tuple[tuple[float, str], ...]:
+    def _unsorted(self, category: str) -> list[tuple[float, str]]:
         if category not in self._model.categories:
             raise KeyError(category)
-        k = self._model.categories.index(category)
-        weights, found, scale = self._model.weights, self._found, self._scale
+        if not self._columns:
+            return []
+        column, scale = self._columns[self._model.categories.index(category)], self._scale
         # scale > 0: a feature pushes towards the category exactly when its weight is positive
-        pushes = [(w * scale, found[n]) for n in self._known if (w := weights[n][k]) > 0]
-        return tuple(sorted(pushes, key=lambda x: -x[0]))
+        return [(w * scale, word) for w, word in zip(column, self._words, strict=True) if w > 0]
+
+    def __getitem__(self, category: str) -> tuple[tuple[float, str], ...]:
+        return tuple(sorted(self._unsorted(category), key=lambda x: -x[0]))
+
+    def top_words(self, category: str, count: int) -> list[str]:
+        """What `dict.fromkeys` of the sorted pushes' words gives, cut to `count`, without
+        sorting them all: `nlargest` is the sort's head, equal pushes in the same order."""
+        pushes = self._unsorted(category)
+        size = 4 * count
+        while True:
+            head = heapq.nlargest(size, pushes, key=operator.itemgetter(0))
+            words = list(dict.fromkeys(w for _, w in head))
+            if len(words) >= count or len(head) == len(pushes):
+                return words[:count]
+            size *= 4
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._model.categories)
