@@ -129,7 +129,7 @@ class Model:
         exps = [math.exp(x - top) for x in logits]
         total = sum(exps)
         probabilities = {c: e / total for c, e in zip(self.categories, exps, strict=True)}
-        return Prediction(probabilities, _Pushes(self, columns, [found[n] for n in known], scale))
+        return Prediction(probabilities, _Pushes(self, columns, known, found, scale))
 
     def dumps(self) -> str:
         """The model file: weights in hundredths, one feature a line, for review and diffs."""
@@ -170,11 +170,16 @@ class _Pushes(Mapping[str, tuple[tuple[float, str], ...]]):
     """Per category, the features that pushed towards it, heaviest first (computed on use)."""
 
     def __init__(
-        self, model: Model, columns: list[tuple[float, ...]], words: list[str], scale: float
+        self,
+        model: Model,
+        columns: list[tuple[float, ...]],
+        known: list[str],
+        found: Mapping[str, str],
+        scale: float,
     ) -> None:
-        """`columns`: per category, the weights of the mail's known features; `words`: the
-        mail's words behind each of those features."""
-        self._model, self._columns, self._words, self._scale = model, columns, words, scale
+        """`columns`: per category, the weights of the mail's `known` features."""
+        self._model, self._columns, self._known = model, columns, known
+        self._found, self._scale = found, scale
 
     def _unsorted(self, category: str) -> list[tuple[float, str]]:
         if category not in self._model.categories:
@@ -182,8 +187,9 @@ class _Pushes(Mapping[str, tuple[tuple[float, str], ...]]):
         if not self._columns:
             return []
         column, scale = self._columns[self._model.categories.index(category)], self._scale
+        found = self._found
         # scale > 0: a feature pushes towards the category exactly when its weight is positive
-        return [(w * scale, word) for w, word in zip(column, self._words, strict=True) if w > 0]
+        return [(w * scale, found[n]) for w, n in zip(column, self._known, strict=True) if w > 0]
 
     def __getitem__(self, category: str) -> tuple[tuple[float, str], ...]:
         return tuple(sorted(self._unsorted(category), key=lambda x: -x[0]))
