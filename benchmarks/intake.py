@@ -84,10 +84,11 @@ def run_intake(desk: Desk, mails: list[bytes]) -> float:
 
 
 def bare_limit(mails: list[bytes], work: Path) -> float:
-    """Parse with the stdlib and insert one row per mail, committing each (WAL, as ours)."""
+    """Parse with the stdlib and insert one row per mail, committing each (WAL and a durable
+    commit, as ours: storage/engine.py)."""
     conn = sqlite3.connect(work / "bare.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE mail (id INTEGER PRIMARY KEY, mid TEXT, subj TEXT, raw BLOB)")
     parser = BytesParser(policy=policy.default)
     started = time.perf_counter()
