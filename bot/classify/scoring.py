@@ -192,7 +192,7 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
     """
     found: dict[str, list[Hit]] = defaultdict(list)
     text = doc.text
-    present = vocab.index.present(text)
+    present = vocab.present(text)
     on_topic = bool(vocab.topic.search(text))
     contexts: dict[int, tuple[bool, bool]] = {}
     for number in vocab.index.phrases(present):

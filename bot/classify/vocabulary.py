@@ -63,7 +63,6 @@ class Vocabulary:
     function_words: Mapping[str, frozenset[str]]
     spelling: Mapping[str, str]
     index: NeedleIndex
-    needle_texts: frozenset[str] = frozenset()
 
     def present(self, text: str) -> set[str]:
         """Which of the phrases' `needles` occur in `text`."""
@@ -203,7 +202,6 @@ def load_vocabulary() -> Vocabulary:
     return Vocabulary(
         phrases=tuple(phrases),
         index=NeedleIndex.build(texts, [p.key for p in phrases]),
-        needle_texts=texts,
         weights={k: float(v) for k, v in cues["weights"].items()},
         priority={k: float(v) for k, v in cues["priority"].items()},
         negation_before=_alternation(cues["negation"]["before"]),

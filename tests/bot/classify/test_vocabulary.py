@@ -2,6 +2,7 @@
 
 import pytest
 
+from bot.classify.scoring import _matches
 from bot.classify.vocabulary import compile_pattern, load_vocabulary, required_literals
 from tests.bot.classify.test_corpus import _benchmark
 
@@ -31,21 +32,31 @@ def test_required_literals(source: str, expected: tuple[tuple[str, ...], ...]) -
     assert required_literals(source) == expected
 
 
-def test_every_phrase_that_matches_the_corpus_passes_its_pre_test() -> None:
-    """The pre-test may only skip phrases that cannot match: over every corpus mail, no
-    phrase regex finds something while one of its required texts is absent."""
+def test_the_pre_test_and_the_narrowed_searches_find_what_full_searches_find() -> None:
+    """Over every corpus mail: no phrase regex finds something while one of its required
+    texts is absent, the needle index offers every phrase that matches, and the searches
+    kept to where a phrase can start or to its key's lines find what `finditer` finds."""
     vocab = load_vocabulary()
     bench = _benchmark()
+    texts = {t for phrase in vocab.phrases for needle in phrase.needles for t in needle}
     checked = 0
     for mail in bench.load_corpus():
         text = (mail.subject + "\n" + mail.text).lower()
         present = vocab.present(text)
-        for phrase in vocab.phrases:
+        # the index finds exactly the texts a plain substring test finds
+        assert present == {t for t in texts if t in text}
+        offered = set(vocab.index.phrases(present))
+        for number, phrase in enumerate(vocab.phrases):
             if phrase.regex.search(text):
                 checked += 1
                 assert all(not needle.isdisjoint(present) for needle in phrase.needles), (
                     phrase.source
                 )
+                assert number in offered, phrase.source
+                # searching only where the phrase can start, or in the lines holding its key,
+                # finds what a search of the whole text finds
+                spans = [m.span() for m in _matches(phrase, text, present)]
+                assert spans == [m.span() for m in phrase.regex.finditer(text)], phrase.source
     assert checked > 1000
 
 
