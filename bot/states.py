@@ -1,4 +1,5 @@
-"""The case state machine as plain rules (CONTRACT.md states)."""
+"""The case state machine as plain rules; the state names are part of the JSON output of
+`dsr cases` (see docs/cli.md)."""
 
 from __future__ import annotations
 

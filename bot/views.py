@@ -1,4 +1,5 @@
-"""Cases as the JSON shapes of CONTRACT.md (Slack and the terminal render from these)."""
+"""Cases as the JSON shapes `dsr cases list/show --json` print (docs/cli.md); Slack and the
+terminal render from these."""
 
 from __future__ import annotations
 
