@@ -60,6 +60,7 @@ class DovecotServer:
     cafile: Path
     log_path: Path
     passwd_dir: Path
+    config_path: Path
 
     def account(self, user: str) -> Dovecot:
         # One passwd-file per user (args has %u): Dovecot caches a file it has read, so
@@ -135,6 +136,14 @@ class Dovecot:
                 result[int(uid.group(1))] = frozenset(flags.group(1).decode().split())
         return result
 
+    def kick(self) -> None:
+        """Drop every session of this account, as a server restart or a network cut would."""
+        doveadm = shutil.which("doveadm", path=f"/usr/bin:/usr/sbin:{os.environ['PATH']}")
+        if doveadm is None:
+            pytest.skip("doveadm not installed (it comes with dovecot-core)")
+        config = str(self.server.config_path)
+        subprocess.run([doveadm, "-c", config, "kick", self.user], check=True, capture_output=True)
+
     def log(self) -> str:
         """The server log lines about this account."""
         marks = (f"user=<{self.user}>", f"imap({self.user})")
@@ -143,19 +152,20 @@ class Dovecot:
 
 
 @contextlib.contextmanager
-def running_dovecot(*, tls: bool = True) -> Iterator[DovecotServer]:
+def running_dovecot(*, tls: bool = True, capability: str = "") -> Iterator[DovecotServer]:
+    """A server; `capability` replaces what it announces after login (e.g. without MOVE)."""
     binary = dovecot_binary()
     root = Path(tempfile.mkdtemp(prefix="dsr-dovecot-"))
     root.chmod(0o755)  # Dovecot's unprivileged processes must reach the files inside
     try:
-        server = _configure(root, tls=tls)
+        server = _configure(root, tls=tls, capability=capability)
         with _process(binary, root, server):
             yield server
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _configure(root: Path, *, tls: bool) -> DovecotServer:
+def _configure(root: Path, *, tls: bool, capability: str) -> DovecotServer:
     imap_port, imaps_port = free_port(), free_port()
     mail = root / "mail"
     mail.mkdir()
@@ -175,6 +185,7 @@ def _configure(root: Path, *, tls: bool) -> DovecotServer:
             ssl="yes" if tls else "no",
         )
         + ("" if os.geteuid() == 0 else _UNPRIVILEGED.format(group=grp.getgrgid(gid).gr_name))
+        + (f"imap_capability = {capability}\n" if capability else "")
     )
     return DovecotServer(
         imap_port=imap_port,
@@ -182,6 +193,7 @@ def _configure(root: Path, *, tls: bool) -> DovecotServer:
         cafile=cafile,
         log_path=root / "dovecot.log",
         passwd_dir=root / "passwd.d",
+        config_path=root / "dovecot.conf",
     )
 
 
@@ -217,7 +229,10 @@ def _wait_until_listening(process: subprocess.Popen[bytes], server: DovecotServe
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"dovecot exited with {process.returncode}:\n{server.log()}")
+            output = (server.log_path.parent / "stdout.log").read_text(errors="replace")
+            raise RuntimeError(
+                f"dovecot exited with {process.returncode}:\n{output}\n{server.log()}"
+            )
         try:
             with imaplib.IMAP4(HOST, server.imap_port, timeout=1):
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
@@ -14,11 +15,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from handlers.mail.imap import ImapPoller, ImapTarget, InsecureImapError, require_secure_login
+from handlers.mail.imap import ImapPoller
+from handlers.mail.imap_target import ImapTarget, InsecureImapError, require_secure_login
 from storage.engine import make_engine, transaction
 from storage.imap_cursor import get_cursor, save_cursor
 from storage.models import ImapCursor
-from tests.dovecot import Dovecot, free_port
+from tests.dovecot import Dovecot, free_port, running_dovecot
 
 pytestmark = pytest.mark.dovecot
 
@@ -108,6 +110,34 @@ def cursor(engine: Engine, dovecot: Dovecot, folder: str = "INBOX") -> ImapCurso
     key = ImapTarget.from_url(dovecot.url(folder)).mailbox_key
     with transaction(engine) as session:
         return get_cursor(session=session, mailbox=key)
+
+
+class _Signal(logging.Handler):
+    """Sets an asyncio event, from whichever thread logs, when a record starts with `prefix`."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.prefix = prefix
+        self.event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(self.prefix):
+            self._loop.call_soon_threadsafe(self.event.set)
+
+
+@contextlib.contextmanager
+def idling() -> Iterator[asyncio.Event]:
+    """An event set once the poller's IDLE command is under way on the server."""
+    logger = logging.getLogger("handlers.mail.imap")
+    signal, level = _Signal("imap: idling"), logger.level
+    logger.addHandler(signal)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield signal.event
+    finally:
+        logger.removeHandler(signal)
+        logger.setLevel(level)
 
 
 def without_recent(flags: dict[int, frozenset[str]]) -> dict[int, frozenset[str]]:
@@ -286,6 +316,97 @@ async def test_idle_wakes_on_new_mail_and_stop_returns_promptly(
         poller.stop()
         await asyncio.wait_for(task, 2.0)
     assert message_ids(intake.delivered) == ["m1", "m2"]
+
+
+async def test_stop_during_idle_returns_within_five_seconds(
+    dovecot: Dovecot, engine: Engine
+) -> None:
+    poller = make_poller(dovecot, engine, Intake(), poll_seconds=600.0)
+    with idling() as idle:
+        task = asyncio.create_task(poller.run())
+        try:
+            await asyncio.wait_for(idle.wait(), WAIT_SECONDS)
+        finally:
+            poller.stop()
+            # The IDLE was issued for up to ten minutes: only its short windows end it in time.
+            await asyncio.wait_for(task, 5.0)
+    assert task.exception() is None
+
+
+async def test_mail_that_arrives_during_a_round_is_not_left_for_the_next_poll(
+    dovecot: Dovecot, engine: Engine
+) -> None:
+    class AppendingIntake(Intake):
+        async def __call__(self, raw: bytes, *, source: str) -> bool:
+            if message_ids([raw]) == ["m1"]:
+                await asyncio.to_thread(dovecot.append, mail(2))
+            return await super().__call__(raw, source=source)
+
+    dovecot.append(mail(1))
+    intake = AppendingIntake()
+    poller = make_poller(dovecot, engine, intake, poll_seconds=600.0)
+    task = asyncio.create_task(poller.run())
+    try:
+        # The server reports m2 with the IDLE continuation, before the socket is polled.
+        await asyncio.wait_for(intake.wait_for(2), WAIT_SECONDS)
+    finally:
+        poller.stop()
+        await asyncio.wait_for(task, 5.0)
+    assert message_ids(intake.delivered) == ["m1", "m2"]
+
+
+async def test_a_connection_dropped_during_idle_is_reopened(
+    dovecot: Dovecot, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    dovecot.append(mail(1))
+    intake = Intake()
+    poller = make_poller(dovecot, engine, intake, poll_seconds=600.0, backoff_initial=0.01)
+    with idling() as idle, caplog.at_level(logging.DEBUG, logger="handlers.mail.imap"):
+        task = asyncio.create_task(poller.run())
+        try:
+            await asyncio.wait_for(idle.wait(), WAIT_SECONDS)
+            await asyncio.to_thread(dovecot.kick)
+            await asyncio.to_thread(dovecot.append, mail(2))
+            await asyncio.wait_for(intake.wait_for(2), WAIT_SECONDS)
+        finally:
+            poller.stop()
+            await asyncio.wait_for(task, 5.0)
+    assert message_ids(intake.delivered) == ["m1", "m2"]
+    assert "connection failed" in caplog.text
+
+
+async def test_moving_never_expunges_mail_a_person_marked_deleted(
+    dovecot: Dovecot, engine: Engine
+) -> None:
+    dovecot.create_folder("Handled")
+    dovecot.append(mail(1), flags="\\Deleted")  # marked by a person, not yet expunged
+    dovecot.append(mail(2, take=True))
+
+    assert await make_poller(dovecot, engine, Intake(), move_to="Handled").poll_once() == 2
+
+    assert without_recent(dovecot.flags()) == {1: {"\\Deleted"}}
+    assert list(without_recent(dovecot.flags("Handled")).values()) == [frozenset()]
+
+
+@pytest.mark.parametrize(
+    ("capability", "moved"), [("IMAP4rev1 IDLE UIDPLUS", True), ("IMAP4rev1 IDLE", False)]
+)
+async def test_without_move_only_our_uid_is_expunged_or_nothing_moves(
+    engine: Engine, capability: str, moved: bool
+) -> None:
+    with running_dovecot(capability=capability) as server:
+        dovecot = server.account("nomove")
+        dovecot.create_folder("Handled")
+        dovecot.append(mail(1), flags="\\Deleted")  # marked by a person, not yet expunged
+        dovecot.append(mail(2, take=True))
+
+        poller = make_poller(dovecot, engine, Intake(), move_to="Handled")
+        assert await poller.poll_once() == 2
+
+        inbox = without_recent(dovecot.flags())
+        handled = without_recent(dovecot.flags("Handled"))
+    assert inbox == ({1: {"\\Deleted"}} if moved else {1: {"\\Deleted"}, 2: frozenset()})
+    assert list(handled.values()) == ([frozenset()] if moved else [])
 
 
 async def test_run_retries_connection_errors_with_backoff_until_stopped(
