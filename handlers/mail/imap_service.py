@@ -9,7 +9,8 @@ from datetime import datetime
 
 from bot.desk import Desk
 from bot.intake import process_message, record_oversize
-from handlers.mail.imap import ImapPoller, ImapTarget
+from handlers.mail.imap import ImapPoller
+from handlers.mail.imap_target import ImapTarget
 from handlers.runtime import utcnow
 from handlers.service import Subsystem
 
@@ -44,14 +45,28 @@ def build_poller(
     )
 
 
-def imap_poller(desk: Desk, *, clock: Callable[[], datetime] = utcnow) -> Subsystem:
-    """`Subsystem("imap")`: IDLE or polling until `dsr serve` stops."""
-    poller = build_poller(desk, clock=clock)
+def imap_poller(
+    desk: Desk,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Subsystem:
+    """`Subsystem("imap")`: IDLE or polling until `dsr serve` stops.
+
+    Connection trouble is retried inside the poller; any other failure (the database, a
+    refused plain-text login) ends the subsystem at once, so `dsr serve` reports it and stops
+    instead of running on without mail intake.
+    """
+    poller = build_poller(desk, clock=clock, ssl_context=ssl_context)
 
     async def run(stop: asyncio.Event) -> None:
         task = asyncio.create_task(poller.run())
-        await stop.wait()
-        poller.stop()
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            poller.stop()
+            stopped.cancel()
         await task
 
     return Subsystem("imap", run)
