@@ -51,27 +51,8 @@ def reflow(text: str, *, width: int = 72) -> str:
         elif _is_closing(lines):
             out.append("\n".join(lines))
         else:
-            out.append(_fill(" ".join(lines), width))
+            out.append(textwrap.fill(" ".join(lines), width=width, break_on_hyphens=False))
     return "\n\n".join(out) + "\n"
-
-
-def _fill(text: str, width: int) -> str:
-    """`textwrap.fill(text, width, break_on_hyphens=False)`: words taken greedily onto lines
-    of at most `width` characters. Done here with one pattern for the usual paragraph (words
-    apart by single spaces, none longer than a line), for which textwrap's general machinery
-    costs most of the rendering; anything else is left to it."""
-    words = text.split(" ")
-    # Other whitespace (textwrap drops a piece that strips to nothing at a line's end), runs
-    # of spaces or one at an end make the two splits differ.
-    if words != text.split() or max(map(len, words)) > width:
-        return textwrap.fill(text, width=width, break_on_hyphens=False)
-    return "\n".join(_line_pattern(width).findall(text))
-
-
-@functools.cache
-def _line_pattern(width: int) -> re.Pattern[str]:
-    """The longest run of whole words that fits in `width`, and the space after it."""
-    return re.compile(rf"(.{{1,{width}}})(?: |$)")
 
 
 def _is_closing(lines: list[str]) -> bool:

@@ -1,146 +1,194 @@
-"""compose writes, byte for byte, what the standard library's compat32 MIME classes and
-generator make of the same mail; and what it writes reads back as the mail we meant."""
+"""compose builds the mail with the standard library's EmailMessage; what it writes reads back
+as the mail we meant, and nothing from an inbound mail or a Slack input can add a header."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.policy import compat32, default
-from email.quoprimime import body_encode
-from email.utils import format_datetime
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any, cast
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.compose import LOOP_HEADER, compose
+from bot.compose import (
+    LOOP_HEADER,
+    MAX_ID_LENGTH,
+    ComposedMail,
+    compose,
+    is_sane_id,
+    loop_mark,
+)
 from bot.templates import RenderedMail
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-IDS = ["<CAF=abc123@mail.gmail.com>", "<r1@example.nl>", "<" + "x" * 70 + "@long.example.com>"]
-ADDRESSES = [
-    "secretariaat@proambt.nl",
-    "Privacybureau Zoëterwoude <privacy@zoeterwoude.example>",
-    "Het secretariaat van de functionaris gegevensbescherming <fg@example-gemeente.nl>",
-]
-BOUNDARY = re.compile(rb'boundary="([^"]+)"')
-# What render_mail gives as a subject: words apart by single spaces.
-subjects = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=120).map(
-    lambda s: " ".join(s.split())
+SECRET = "installation-secret"
+OUTLOOK_ID = "<AM0PR04MB1234567890ABCDEF0123456789ABCDEF@AM0PR04MB1234.eurprd04.prod.outlook.com>"
+RENDERED = RenderedMail(
+    subject="[DSR-2026-0042] Wij hebben uw verzoek ontvangen, José",
+    text="Beste José Müller,\n\n" + "Uw verzoek over inzage, vóór 2 april. " * 5 + "\n",
+    html='<p style="color: #222;">Beste José Müller,</p>\n',
 )
-bodies = st.text(max_size=600)
 
 
-def stdlib_bytes(
-    rendered: RenderedMail,
-    *,
-    boundary: str,
-    message_id: str,
-    sender: str,
-    to: str,
-    in_reply_to: str | None,
-    references: Sequence[str],
-    automatic: bool,
-) -> bytes:
-    """The mail built with MIMEMultipart and written by the generic generator."""
-    mail = MIMEMultipart("alternative", boundary=boundary, policy=compat32)
-    subject = rendered.subject
-    mail["From"], mail["To"] = sender, to
-    mail["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
-    mail["Date"], mail["Message-ID"] = format_datetime(NOW), message_id
-    if in_reply_to:
-        mail["In-Reply-To"] = in_reply_to
-    chain = [r for r in (*references, in_reply_to) if r]
-    if chain:
-        mail["References"] = " ".join(dict.fromkeys(chain))
-    mail["Auto-Submitted"] = "auto-replied" if automatic and in_reply_to else "auto-generated"
-    mail["X-Auto-Response-Suppress"] = "All"
-    mail["Precedence"] = "auto_reply" if automatic else "bulk"
-    mail[LOOP_HEADER], mail["Content-Language"] = "token", "nl"
-    for text, subtype in ((rendered.text, "plain"), (rendered.html, "html")):
-        part = Message(policy=compat32)
-        part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-        part["MIME-Version"] = "1.0"
-        part["Content-Transfer-Encoding"] = "quoted-printable"
-        part.set_payload(body_encode(text.encode("utf-8").decode("latin-1")))
-        mail.attach(part)
-    return mail.as_bytes()
+def make(rendered: RenderedMail = RENDERED, **overrides: Any) -> ComposedMail:
+    facts: dict[str, Any] = {
+        "sender": "secretariaat@proambt.nl",
+        "to": "jose@example.es",
+        "now": NOW,
+        "own_domain": "proambt.nl",
+        "loop_secret": SECRET,
+        "language": "nl",
+        "in_reply_to": "<CAF=abc123@mail.gmail.com>",
+        "references": ("<r1@example.nl>",),
+    }
+    return compose(rendered, **{**facts, **overrides})
 
 
-@settings(max_examples=300)
-@given(
-    subject=subjects,
-    text=bodies,
-    html=bodies,
-    sender=st.sampled_from(ADDRESSES),
-    to=st.sampled_from(ADDRESSES),
-    in_reply_to=st.none() | st.sampled_from(IDS),
-    references=st.lists(st.sampled_from(IDS), max_size=30),
-    automatic=st.booleans(),
-)
-def test_compose_writes_the_bytes_of_the_standard_library_generator(
-    subject: str,
-    text: str,
-    html: str,
-    sender: str,
-    to: str,
-    in_reply_to: str | None,
-    references: list[str],
-    automatic: bool,
-) -> None:
-    rendered = RenderedMail(subject=subject, text=text, html=html)
-    facts = {"sender": sender, "to": to, "in_reply_to": in_reply_to, "automatic": automatic}
-    mail = compose(
-        rendered,
-        now=NOW,
-        own_domain="proambt.nl",
-        loop_token="token",
-        language="nl",
-        references=references,
-        **facts,  # type: ignore[arg-type]
-    )
-    found = BOUNDARY.search(mail.raw)
-    assert found is not None
-    expected = stdlib_bytes(
-        rendered,
-        boundary=found.group(1).decode(),
-        message_id=mail.message_id,
-        references=references,
-        **facts,  # type: ignore[arg-type]
-    )
-    assert mail.raw == expected
+def parsed(mail: ComposedMail) -> EmailMessage:
+    return cast(EmailMessage, message_from_bytes(mail.raw, policy=default))
+
+
+def written(mail: ComposedMail, name: str) -> bytes:
+    """Header `name` as it is written, continuation lines included."""
+    lines = mail.raw.partition(b"\n\n")[0].split(b"\n")
+    start = next(n for n, line in enumerate(lines) if line.startswith(name.encode() + b":"))
+    end = next((n for n in range(start + 1, len(lines)) if lines[n][:1] != b" "), len(lines))
+    return b"\n".join(lines[start:end])
 
 
 def test_the_mail_reads_back_as_written() -> None:
-    rendered = RenderedMail(
-        subject="[DSR-2026-0042] Wij hebben uw verzoek ontvangen, José",
-        text="Beste José Müller,\n\n" + "Uw verzoek over inzage, vóór 2 april. " * 5 + "\n",
-        html='<p style="color: #222;">Beste José Müller,</p>\n',
-    )
-    mail = compose(
-        rendered,
-        sender="secretariaat@proambt.nl",
-        to="jose@example.es",
-        now=NOW,
-        own_domain="proambt.nl",
-        loop_token="token",
-        language="nl",
-        in_reply_to="<CAF=abc123@mail.gmail.com>",
-        references=("<r1@example.nl>",),
-    )
-    parsed = message_from_bytes(mail.raw, policy=default)
-    # compat32 starts a non-ASCII subject's encoded words on a continuation line, which
-    # unfolds to a leading space.
-    assert parsed["Subject"].lstrip() == rendered.subject
-    assert parsed["Message-ID"] == mail.message_id
+    mail = make()
+    back = parsed(mail)
+    assert back["Subject"] == RENDERED.subject
+    assert back["Message-ID"] == mail.message_id
     assert mail.message_id.endswith("@dsr.proambt.nl>")
-    assert parsed["References"] == "<r1@example.nl> <CAF=abc123@mail.gmail.com>"
-    assert parsed["Auto-Submitted"] == "auto-replied"
-    assert parsed[LOOP_HEADER] == "token"
-    assert all(len(line) <= 78 for line in mail.raw.splitlines())
-    parts = [part.get_payload(decode=True) for part in parsed.walk() if not part.is_multipart()]
-    assert parts == [rendered.text.encode(), rendered.html.encode()]
+    assert back["In-Reply-To"] == "<CAF=abc123@mail.gmail.com>"
+    assert back["References"] == "<r1@example.nl> <CAF=abc123@mail.gmail.com>"
+    assert back["Auto-Submitted"] == "auto-replied"
+    assert back["Precedence"] == "auto_reply"
+    assert back["Content-Language"] == "nl"
+    assert back.get_content_type() == "multipart/alternative"
+    assert all(len(line) <= 76 for line in mail.raw.splitlines())  # RFC 2045 section 6.7
+    parts = [part.get_payload(decode=True) for part in back.walk() if not part.is_multipart()]
+    assert parts == [RENDERED.text.encode(), RENDERED.html.encode()]
+
+
+# Any text a template may produce, and the odd characters a name or a Slack input may bring.
+texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@settings(max_examples=100)
+@given(subject=texts, text=texts, html=texts, automatic=st.booleans())
+def test_any_text_reads_back_and_the_headers_stay_ours(
+    subject: str, text: str, html: str, automatic: bool
+) -> None:
+    rendered = RenderedMail(subject=subject, text=text, html=html)
+    mail = make(rendered, automatic=automatic)
+    back = parsed(mail)
+    assert [name for name, _ in back.items()] == [
+        "From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+        "Auto-Submitted", "X-Auto-Response-Suppress", "Precedence", LOOP_HEADER,
+        "MIME-Version", "Content-Type", "Content-Language",
+    ]  # fmt: skip
+    assert back["Subject"] == " ".join(subject.translate(CONTROLS).split())
+    parts = [part.get_content() for part in back.walk() if not part.is_multipart()]
+    assert [p.replace("\r\n", "\n").replace("\r", "\n") for p in parts] == [
+        t.replace("\r\n", "\n").replace("\r", "\n") + ("" if t.endswith(("\n", "\r")) else "\n")
+        for t in (text, html)
+    ]
+
+
+CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], " ")
+
+
+def test_a_line_break_in_the_subject_cannot_add_a_header() -> None:
+    rendered = RenderedMail(
+        subject="Uw verzoek\r\nBcc: everyone@example.net\nX-Evil: 1", text="x\n", html="<p>x</p>"
+    )
+    back = parsed(make(rendered))
+    assert back["Bcc"] is None and back["X-Evil"] is None
+    assert back["Subject"] == "Uw verzoek Bcc: everyone@example.net X-Evil: 1"
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "jan@example.nl\r\nBcc: everyone@example.net",
+        "jan@example.nl\nBcc: everyone@example.net",
+        '"Jan\r\nBcc: everyone@example.net" <jan@example.nl>',
+        "jan@example.nl, everyone@example.net",
+        "Jan <jan@example.nl>",
+        "not an address",
+    ],
+)
+def test_a_recipient_that_is_not_one_bare_address_is_refused(to: str) -> None:
+    with pytest.raises(ValueError, match="address|linefeed"):
+        make(to=to)
+
+
+def test_a_line_break_in_the_senders_display_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="linefeed"):
+        make(sender="Secretariaat\r\nBcc: everyone@example.net <secretariaat@proambt.nl>")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "<nul\x00@example.nl>",
+        "<bell\x07@example.nl>",
+        "<del\x7f@example.nl>",
+        "<cr\r@example.nl>",
+        "<space inside@example.nl>",
+        "<no-at-sign>",
+        "<two@at@signs.nl>",
+        "<zoë@example.nl>",
+        "bare@example.nl",
+        "<" + "x" * MAX_ID_LENGTH + "@example.nl>",
+    ],
+)
+def test_inbound_ids_that_are_not_sane_are_dropped(bad: str) -> None:
+    assert not is_sane_id(bad)
+    mail = make(in_reply_to=bad, references=(bad, "<r1@example.nl>"))
+    back = parsed(mail)
+    assert back["In-Reply-To"] is None
+    assert back["References"] == "<r1@example.nl>"
+    assert bad.encode("utf-8", "replace") not in mail.raw
+    assert back["Auto-Submitted"] == "auto-generated"  # no parent we can name
+
+
+def test_a_long_id_is_written_as_it_is_never_encoded() -> None:
+    mail = make(in_reply_to=OUTLOOK_ID, references=("<r1@example.nl>",) * 3 + (OUTLOOK_ID,))
+    back = parsed(mail)
+    assert back["In-Reply-To"] == OUTLOOK_ID
+    assert back["References"] == f"<r1@example.nl> {OUTLOOK_ID}"
+    assert written(mail, "In-Reply-To") == f"In-Reply-To: {OUTLOOK_ID}".encode()
+    assert written(mail, "References") == f"References: <r1@example.nl>\n {OUTLOOK_ID}".encode()
+
+
+def test_a_long_references_list_keeps_the_first_and_the_last_nine() -> None:
+    ids = [f"<r{n}@example.nl>" for n in range(10_000)]
+    mail = make(in_reply_to="<parent@example.nl>", references=ids)
+    back = parsed(mail)
+    kept = str(back["References"]).split()
+    assert kept == [ids[0], *ids[-8:], "<parent@example.nl>"]
+    assert len(mail.raw) < 4000
+
+
+def test_the_loop_header_is_the_keyed_hash_of_the_message_id_not_the_secret() -> None:
+    mail = make()
+    assert parsed(mail)[LOOP_HEADER] == loop_mark(SECRET, mail.message_id)
+    assert SECRET.encode() not in mail.raw
+    assert loop_mark(SECRET, mail.message_id) != loop_mark("other", mail.message_id)
+
+
+def test_an_eai_address_is_written_in_utf8_never_encoded() -> None:
+    mail = make(to="jörg@example.de")
+    assert written(mail, "To") == "To: jörg@example.de".encode()
+    assert parsed(mail)["To"] == "jörg@example.de"
+
+
+def test_an_ascii_mail_stays_seven_bit() -> None:
+    assert make().raw.isascii()
