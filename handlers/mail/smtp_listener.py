@@ -26,6 +26,9 @@ logger = logging.getLogger("dsr.smtp")
 
 Intake = Callable[..., IntakeResult]
 RETRY_LATER = "451 4.3.0 Temporary local problem: the mail was not stored; please try again later"
+# The same answer whatever intake made of the mail (a new case, a reply, a duplicate, machine
+# mail): a sender must not learn from it which cases exist.
+QUEUED = "250 2.0.0 queued"
 CLOSE_SECONDS = 2.0
 
 
@@ -62,7 +65,8 @@ class IntakeHandler:
         except Exception:
             logger.exception("smtp: intake failed unexpectedly; answered 451")
             return _per_recipient(server, envelope, RETRY_LATER)
-        return _per_recipient(server, envelope, f"250 2.0.0 OK {result.action}")
+        logger.debug("smtp: mail stored (%s)", result.action)
+        return _per_recipient(server, envelope, QUEUED)
 
     async def handle_exception(self, error: Exception) -> str:
         logger.error("smtp: session error %s; answered 451", type(error).__name__)

@@ -90,7 +90,7 @@ async def test_terminated_postgresql_connections_cost_a_retry_at_most(
     )
     assert killed >= 1
     assert all(a.startswith(("250", "451 4.3.0")) for a in answers)
-    assert answers[-1].startswith("250 2.0.0 OK created")
+    assert answers[-1].startswith("250 2.0.0 queued")
     assert stored == (3, 3)
     assert missing == []
 
@@ -161,5 +161,5 @@ async def test_read_only_sqlite_answers_451_and_ingest_75_then_recovers(
     assert "not stored" in err and "try again later" in err
     assert integrity == integrity_after == "ok"
     assert before == (0, 0)
-    assert accepted.startswith("250 2.0.0 OK created")
+    assert accepted.startswith("250 2.0.0 queued")
     assert after == (1, 1)

@@ -67,6 +67,9 @@ async def test_lmtp_answers_each_recipient_and_stores_the_mail_once(
     # two RCPT answers, then one DATA answer per accepted recipient
     assert [a[:3] for a in both] == ["250", "250", "250", "250"]
     assert [a[:3] for a in one] == ["250", "550", "250"]
+    # Each recipient's DATA answer says only that the mail is queued, not what became of it.
+    assert both[2:] == ["250 2.0.0 queued"] * 2
+    assert one[2:] == ["250 2.0.0 queued"]
     with desk.transaction() as session:
         stored = session.exec(
             select(func.count()).select_from(Message).where(Message.direction == "in")

@@ -13,14 +13,14 @@ from typing import Any
 import aiosmtplib
 import pytest
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.desk import Desk
 from bot.intake import IntakeResult, process_message
 from handlers.mail.smtp_listener import bound_port, close_listener, start_listener
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.models import Case, Message
+from storage.models import Case, Message, OutboxItem
 from tests.factories import T0, make_settings
 
 MAILBOX = "secretariaat@proambt.nl"
@@ -79,8 +79,32 @@ async def listener(desk: Desk) -> AsyncIterator[Listener]:
 
 async def test_accepted_mail_gets_250_after_it_is_stored(desk: Desk, listener: Listener) -> None:
     answer = await listener.send(request_mail())
-    assert answer.startswith("2.0.0 OK created")
+    assert answer == "2.0.0 queued"
     assert counts(desk) == (1, 1)
+
+
+async def test_the_answer_does_not_tell_what_became_of_the_mail(
+    desk: Desk, listener: Listener
+) -> None:
+    # A sender who could tell "created" from "duplicate" or "threaded" could probe for cases.
+    first = await listener.send(request_mail("<probe-1@example.nl>"))
+    again = await listener.send(request_mail("<probe-1@example.nl>"))
+    with desk.transaction() as session:
+        ack = session.exec(select(OutboxItem).where(OutboxItem.kind == "auto.ack")).one()
+    reply = request_mail("<probe-2@example.nl>")
+    reply["In-Reply-To"] = ack.message_id
+    del reply["Subject"]
+    reply["Subject"] = "Re: uw bevestiging"
+    threaded = await listener.send(reply)
+    machine = request_mail("<probe-3@example.nl>")
+    machine["Auto-Submitted"] = "auto-replied"
+    ignored = await listener.send(machine)
+    with desk.transaction() as session:
+        actions = session.exec(
+            select(Message.action).where(Message.direction == "in").order_by(col(Message.id))
+        ).all()
+    assert list(actions) == ["created", "threaded", "ignored"]  # the duplicate stores nothing
+    assert {first, again, threaded, ignored} == {"2.0.0 queued"}
 
 
 async def test_recipient_matching_ignores_case(desk: Desk, listener: Listener) -> None:
@@ -173,7 +197,7 @@ async def test_crash_after_storing_then_retry_gives_one_message_and_one_case(
         assert refused.value.code == 451
         assert counts(desk) == (1, 1)  # stored, but the sender was told to retry
         answer = await listener.send(mail)  # the sending server retries the same mail
-    assert answer.startswith("2.0.0 OK duplicate")
+    assert answer == "2.0.0 queued"
     assert counts(desk) == (1, 1)
 
 
