@@ -1,61 +1,113 @@
-"""The `dsr` command line: one module per command group, each with `register(subparsers)`."""
+"""The `dsr` command line: one module per command group, each with `register(subparsers)`.
+
+A command's module is imported only when that command runs. `dsr --help` and the refusal of
+an unknown command need nothing but the names and help lines in `COMMANDS`, so they start
+without the database, mail or Slack libraries; `dsr classify` loads the recogniser alone.
+Adding a command is one line in `COMMANDS`, with the help line the module gives its parser
+(a test holds the two equal); a module that registers several top-level commands (audit:
+`audit`, `register`, `purge`) has one line per command.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
-
-from bot.keys import EncryptionKeyError
-from bot.settings import SettingsError
-from handlers.cli import (
-    audit,
-    cases,
-    classify,
-    db,
-    deadline,
-    demo,
-    ingest,
-    keys,
-    reminders,
-    serve,
-    subjects,
-)
-from handlers.runtime import StartupError
+from typing import NamedTuple
 
 EX_USAGE, EX_CONFIG = 2, 78
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Command(NamedTuple):
+    module: str
+    help: str
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": Command(
+        "handlers.cli.serve", "run everything that is configured / de assistent starten"
+    ),
+    "db": Command("handlers.cli.db", "database maintenance / databasebeheer"),
+    "deadline": Command(
+        "handlers.cli.deadline",
+        "legal deadline for a request / wettelijke termijn voor een verzoek",
+    ),
+    "cases": Command("handlers.cli.cases", "list and act on cases / zaken bekijken en behandelen"),
+    "classify": Command(
+        "handlers.cli.classify",
+        "recognise a request and its route (no database) / verzoek en route herkennen",
+    ),
+    "subjects": Command(
+        "handlers.cli.subjects", "register of known persons / register van bekende personen"
+    ),
+    "ingest": Command(
+        "handlers.cli.ingest", "take one mail from a file or stdin / één mail inlezen"
+    ),
+    "demo": Command(
+        "handlers.cli.demo",
+        "feed sample requests through the pipeline / voorbeeldverzoeken verwerken",
+    ),
+    "reminders": Command("handlers.cli.reminders", "deadline reminders / herinneringen"),
+    "audit": Command("handlers.cli.audit", "audit trail / audittrail"),
+    "register": Command("handlers.cli.audit", "register of requests / register van verzoeken"),
+    "purge": Command(
+        "handlers.cli.audit",
+        "remove content past DSR_RETENTION_DAYS / verlopen inhoud verwijderen",
+    ),
+    "keys": Command("handlers.cli.keys", "encryption keys / versleutelingssleutels"),
+    "review": Command(
+        "handlers.cli.review", "mail that might be a request / mogelijke verzoeken beoordelen"
+    ),
+    "inventory": Command(
+        "handlers.cli.inventory", "systems and recipients / inventarisatie van systemen"
+    ),
+    "tasks": Command("handlers.cli.tasks", "the work per system / het werk per systeem"),
+}
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command word: `dsr` itself takes no option but `-h`, so it is the first word that
+    is not an option."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for one run: the module of `command` registers its commands with their
+    arguments; every other command is listed by name and help line only."""
     parser = argparse.ArgumentParser(
         prog="dsr",
         description="Privacy desk for GDPR data-subject requests / "
         "Privacybalie voor AVG-verzoeken van betrokkenen",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (
-        serve,
-        db,
-        deadline,
-        cases,
-        classify,
-        subjects,
-        ingest,
-        demo,
-        reminders,
-        audit,
-        keys,
-    ):
-        module.register(commands)
+    chosen = COMMANDS[command].module if command in COMMANDS else None
+    for name, entry in COMMANDS.items():
+        if entry.module != chosen:
+            commands.add_parser(name, help=entry.help)
+    if chosen is not None:
+        importlib.import_module(chosen).register(commands)
     return parser
 
 
+def _configuration_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean "fix the settings": imported here, after the command failed, so that
+    a command that never builds a desk does not load the database and crypto libraries."""
+    from bot.keys import EncryptionKeyError
+    from bot.settings import SettingsError
+    from handlers.runtime import StartupError
+
+    return (SettingsError, StartupError, EncryptionKeyError)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command_in(words)).parse_args(words)
     try:
         code = int(args.func(args))
-    except (SettingsError, StartupError, EncryptionKeyError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _configuration_errors()):
+            raise
         print(f"dsr: {exc}", file=sys.stderr)
         code = EX_CONFIG
     raise SystemExit(code)

@@ -6,11 +6,12 @@ import getpass
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.desk import Desk
 from bot.settings import Settings, load_settings
-from handlers.runtime import build_desk
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
 
 def settings() -> Settings:
@@ -18,6 +19,10 @@ def settings() -> Settings:
 
 
 def desk() -> Desk:
+    """Engine and desk for this command. The database and crypto libraries are imported here,
+    so that a command without a database (`dsr classify`, `dsr deadline`) starts without them."""
+    from handlers.runtime import build_desk
+
     return build_desk(load_settings())
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.calendar_nl import DutchCalendar
 from bot.deadline import compute_deadline
-from bot.desk import calendar_for
 from handlers.cli.common import fail, parse_moment, print_json, settings
 
 
@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     deadline = compute_deadline(
         received=received,
         tz=config.tz,
-        calendar=calendar_for(config.holiday_profile),
+        # The calendar itself, not the desk's: this command starts without the database.
+        calendar=DutchCalendar(config.holiday_profile),
         identity_clock=config.identity_clock,
         identity_requested=requested or (received if verified else None),
         identity_verified=verified,

@@ -1,17 +1,20 @@
 """The `dsr` command line, run in-process through its real argument parser."""
 
+import argparse
+import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.desk import Desk
 from bot.settings import load_settings
-from handlers.cli import main
+from handlers.cli import COMMANDS, main
 from handlers.runtime import build_desk
 from storage.sealing import generate_key
 from tests.factories import make_settings, new_case
@@ -169,3 +172,96 @@ def test_a_second_serve_on_the_same_sqlite_file_says_so_and_exits(
         code, _, err = run_cli(["serve"], capsys)
     assert code == 78
     assert "another dsr serve already runs" in err and "PostgreSQL" in err
+
+
+# What a command that needs no database must start without (each costs a noticeable part of a
+# second to import, and `dsr --help` or `dsr classify` has no use for it).
+APPLICATION_LIBRARIES = (
+    "sqlalchemy",
+    "sqlmodel",
+    "alembic",
+    "slack_bolt",
+    "aiohttp",
+    "cryptography",
+)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def modules_loaded_by(args: list[str], tmp_path: Path) -> set[str]:
+    """The top-level packages a fresh `dsr ARGS` process has imported when it exits."""
+    probe = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps(sorted({m.partition('.')[0]"
+        " for m in sys.modules})), file=sys.stderr))\n"
+        "from handlers.cli import main\n"
+        f"main({args!r})\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DSR_", "SLACK_"))}
+    environment["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
+    return set(loaded)
+
+
+def test_help_starts_without_the_application_libraries(tmp_path: Path) -> None:
+    loaded = modules_loaded_by(["--help"], tmp_path)
+    assert "handlers" in loaded  # the probe did run the command line
+    assert loaded.isdisjoint(APPLICATION_LIBRARIES), loaded & set(APPLICATION_LIBRARIES)
+    assert "bot" not in loaded and "storage" not in loaded
+
+
+def test_classify_starts_without_the_database_or_slack_libraries(tmp_path: Path) -> None:
+    mail = tmp_path / "request.eml"
+    mail.write_text(
+        "From: jan@example.nl\r\nSubject: Inzage\r\n\r\nIk wil inzage in mijn gegevens.\r\n"
+    )
+    loaded = modules_loaded_by(["classify", str(mail), "--json"], tmp_path)
+    assert "bot" in loaded
+    assert loaded.isdisjoint(APPLICATION_LIBRARIES), loaded & set(APPLICATION_LIBRARIES)
+
+
+def test_deadline_starts_without_the_database_libraries(tmp_path: Path) -> None:
+    loaded = modules_loaded_by(["deadline", "--received", "2026-01-31T10:00:00+01:00"], tmp_path)
+    assert "bot" in loaded
+    assert loaded.isdisjoint(APPLICATION_LIBRARIES), loaded & set(APPLICATION_LIBRARIES)
+
+
+class Recorder:
+    """Stands in for argparse's subparsers: records what a module registers."""
+
+    def __init__(self) -> None:
+        self.helps: dict[str, str] = {}
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        self.helps[name] = kwargs["help"]
+        return argparse.ArgumentParser(prog=f"dsr {name}")
+
+
+def test_every_module_registers_the_commands_listed_for_it_with_the_same_help() -> None:
+    for module in {entry.module for entry in COMMANDS.values()}:
+        recorder = Recorder()
+        importlib.import_module(module).register(recorder)
+        listed = {name: entry.help for name, entry in COMMANDS.items() if entry.module == module}
+        assert recorder.helps == listed, module
+
+
+def test_a_command_of_a_module_with_several_commands_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run_cli(["purge", "--help"], capsys)
+    assert code == 0
+    assert "--dry-run" in out
+
+
+def test_an_unknown_command_is_refused_with_the_list(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["nonsense"], capsys)
+    assert code == 2
+    assert "invalid choice: 'nonsense'" in err and "'classify'" in err
