@@ -31,10 +31,13 @@ class UnverifiedDisclosure(PermissionError):
 
 
 def loop_token(desk: Desk, session: Session) -> str:
-    """The installation's loop-header token (shared by instances; it never changes)."""
-    token = desk.cache.get("loop_token")
+    """The installation's key for `bot.compose.loop_mark`, the stored secret `loop_mark_key`
+    (shared by instances; it never changes and never leaves in a mail)."""
+    token = desk.cache.get("loop_mark_key")
     if token is None:
-        token = desk.cache["loop_token"] = get_or_create_secret(session=session, name="loop_token")
+        token = desk.cache["loop_mark_key"] = get_or_create_secret(
+            session=session, name="loop_mark_key"
+        )
     return token
 
 
@@ -52,9 +55,12 @@ def queue_mail(
     references: tuple[str, ...] = (),
     automatic: bool = True,
     language: str | None = None,
+    part_of_reply: bool = False,
 ) -> bool:
     """Render, store and queue one mail (about a case, or none: a digest); False when held
-    back or already queued. `language` overrides the case's (mail to the secretariat)."""
+    back or already queued. `language` overrides the case's (mail to the secretariat).
+    `part_of_reply`: a second mail of an automatic reply already counted (the code that goes
+    with an acknowledgement); machine-marked like it, not counted again for the daily limit."""
     case_id, reference = (case.id, case.reference) if case else (None, None)
     if template in OUTCOME_TEMPLATES and (case is None or case.verified_at is None):
         raise UnverifiedDisclosure(
@@ -64,7 +70,8 @@ def queue_mail(
     lang = language or (case.language if case else "nl")
     settings = desk.settings
     recipient_key = person_key(desk, to)
-    if automatic and _over_daily_limit(desk, session=session, recipient_key=recipient_key, now=now):
+    counted = automatic and not part_of_reply
+    if counted and _over_daily_limit(desk, session=session, recipient_key=recipient_key, now=now):
         append_event(
             session=session,
             at=now,
@@ -84,7 +91,7 @@ def queue_mail(
         to=to,
         now=now,
         own_domain=settings.own_domain,
-        loop_token=loop_token(desk, session),
+        loop_secret=loop_token(desk, session),
         language=lang,
         in_reply_to=in_reply_to,
         references=references,
@@ -95,7 +102,7 @@ def queue_mail(
         session=session,
         row={
             "channel": "mail",
-            "kind": ("auto." if automatic else "") + template,
+            "kind": ("auto." if counted else "") + template,
             "dedupe_key": dedupe_key,
             "case_id": case_id,
             "recipient": to,

@@ -7,7 +7,9 @@ from bot.retention import scheduled_purge
 from bot.sweep import scheduled_sweep
 from handlers.mail.delivery import outbox_worker
 from handlers.mail.imap_service import imap_poller
+from handlers.mail.maildir import old_mail_remover
 from handlers.mail.smtp_listener import smtp_listener
+from handlers.outbox_wake import outbox_listener
 from handlers.runtime import utcnow
 from handlers.service import Note, Plan, Skipped, scheduler
 from handlers.slack.wiring import slack_plan
@@ -23,12 +25,13 @@ def plan_for(desk: Desk) -> Plan:
     else:
         plan.append(Skipped("smtp", "DSR_SMTP_LISTEN is empty"))
     plan.append(outbox_worker(desk))
+    if not settings.is_sqlite:
+        plan.append(outbox_listener(desk))
     if settings.imap_url:
         plan.append(imap_poller(desk))
     else:
         plan.append(Skipped("imap", "no DSR_IMAP_URL"))
     plan.append(slack_plan(desk))
-    plan.append(
-        scheduler(desk, [scheduled_sweep(desk, clock=utcnow), scheduled_purge(desk, clock=utcnow)])
-    )
+    purge = scheduled_purge(desk, clock=utcnow, old_files=old_mail_remover(settings.outbox_dir))
+    plan.append(scheduler(desk, [scheduled_sweep(desk, clock=utcnow), purge]))
     return plan

@@ -8,12 +8,22 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, func, insert, or_, union_all, update
+from sqlalchemy import (
+    CursorResult,
+    Insert,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxItem
-from storage.prepared import Prepared
 
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
 
@@ -32,7 +42,7 @@ _BATCH = 20  # rows per statement when queueing many
 
 
 @functools.lru_cache(maxsize=32)
-def _insert_new(names: tuple[str, ...], count: int) -> Prepared:
+def _insert_new(names: tuple[str, ...], count: int) -> Insert:
     """`INSERT INTO outbox (names) SELECT :names_0 WHERE NOT EXISTS (the same dedupe key)
     UNION ALL SELECT :names_1 ...` for `count` rows: one statement, cached by SQLAlchemy (its
     ON CONFLICT constructs are compiled anew on every call). Columns not named get their
@@ -45,7 +55,8 @@ def _insert_new(names: tuple[str, ...], count: int) -> Prepared:
         selects.append(select(*values).where(~taken))
     # A compound SELECT is wrapped, so that the columns not named can be given their defaults.
     rows = selects[0] if count == 1 else union_all(*selects).subquery().select()
-    return Prepared(insert(table).from_select(list(names), rows))
+    # SQLAlchemy keeps the driver's row count of an INSERT only when asked to.
+    return insert(table).from_select(list(names), rows).execution_options(preserve_rowcount=True)
 
 
 def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -64,7 +75,11 @@ def add_items(*, session: Session, rows: Sequence[dict[str, Any]]) -> int:
         params = {
             f"{name}_{n}": value for n, row in enumerate(batch) for name, value in row.items()
         }
-        inserted += statement.run(session, params)
+        result: CursorResult[Any] = session.execute(statement, params)  # type: ignore[assignment]
+        inserted += int(result.rowcount or 0)
+    if inserted:
+        # The desk reads this after the commit and wakes the delivery workers (bot/desk.py).
+        session.info.setdefault(QUEUED_CHANNELS, set()).update(row["channel"] for row in fresh)
     return inserted
 
 
@@ -136,8 +151,7 @@ def mark_final(*, session: Session, item_id: int, state: str, error: str) -> Non
         session.add(item)
 
 
-# Built once (the intake path): building and keying a statement costs more than running it.
-_RECENT_AUTOMATIC = Prepared(
+_RECENT_AUTOMATIC = (
     select(func.count())
     .select_from(OutboxItem)
     .where(col(OutboxItem.channel) == "mail")
@@ -151,7 +165,7 @@ def count_recent_automatic(*, session: Session, recipient_key: str, since: datet
     """Automatic mails queued for this address since then (outbox rows are only inserted by
     plain INSERTs, so nothing pending in the session needs flushing first)."""
     params = {"recipient_key": recipient_key, "since": since}
-    return int(_RECENT_AUTOMATIC.scalar(session, params))
+    return int(session.execute(_RECENT_AUTOMATIC, params).scalar_one())
 
 
 def find_by_message_id(*, session: Session, message_id: str) -> OutboxItem | None:
@@ -167,3 +181,17 @@ def release_claims(*, session: Session) -> int:
         .values(state=PENDING, claimed_until=None)
     )
     return int(result.rowcount or 0)
+
+
+# Session.info key: the outbox channels ("mail", "slack") this transaction queued rows for.
+QUEUED_CHANNELS = "dsr_outbox_queued"
+# PostgreSQL notification channel: `dsr serve` instances LISTEN on it to deliver at once.
+NOTIFY_CHANNEL = "dsr_outbox"
+
+
+def notify_queued(*, session: Session, channels: Collection[str], origin: str) -> None:
+    """PostgreSQL: tell the other instances that rows were queued for `channels`; the payload
+    is `ORIGIN mail,slack`, so that the sender can skip its own. A NOTIFY sent inside a
+    transaction is delivered when it commits, and not at all when it rolls back."""
+    payload = f"{origin} {','.join(sorted(channels))}"
+    session.execute(select(func.pg_notify(NOTIFY_CHANNEL, payload)))

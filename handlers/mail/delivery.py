@@ -3,7 +3,9 @@
 A row is claimed for a lease, handed to the transport, and marked sent right after the relay
 accepted it. Temporary failures (4xx, refused connections, timeouts) are retried with jittered
 exponential backoff for at least a day; a permanent refusal (5xx) fails the row with the
-server's answer. Logs carry outbox ids and case references only.
+server's answer. A mail with an address or a header that is not ASCII (EAI) is sent with
+SMTPUTF8 (RFC 6531), or fails at once with the reason when the relay does not offer it. Logs
+carry outbox ids and case references only.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import ssl
 from collections.abc import Callable, Sequence
@@ -28,6 +31,7 @@ from bot.desk import Desk
 from bot.reminders import drop_stale_reminders
 from bot.settings import LOOPBACK_HOSTS, Settings
 from handlers.mail.maildir import write_maildir
+from handlers.outbox_wake import wait_for_any, wake_on_queue
 from handlers.runtime import utcnow
 from handlers.service import Subsystem
 from storage.models import Case, OutboxItem
@@ -48,6 +52,20 @@ class TemporaryDeliveryError(Exception):
 
 class PermanentDeliveryError(Exception):
     """The receiving side refused for good (5xx); the message is its answer."""
+
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+class UnsendableError(PermanentDeliveryError):
+    """We refuse to send the mail as it is; the message says why and what to do (it names no
+    address, so the audit trail may carry it)."""
+
+
+def needs_smtputf8(raw: bytes, *, sender: str, recipient: str) -> bool:
+    """An address or a header that is not ASCII (EAI, RFC 6532) travels only with SMTPUTF8."""
+    head = _BLANK_LINE.split(raw, maxsplit=1)[0]
+    return not (sender.isascii() and recipient.isascii() and head.isascii())
 
 
 class Transport(Protocol):
@@ -109,7 +127,7 @@ class SmtpRelay:
             await self._secure(client)
             if self.user:
                 await client.login(self.user, self.password)
-            await client.sendmail(sender, [recipient], raw)
+            await self._sendmail(client, raw, sender=sender, recipient=recipient)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise _from_response(exc.recipients[0].code, exc.recipients[0].message) from exc
         except aiosmtplib.SMTPResponseException as exc:
@@ -120,6 +138,25 @@ class SmtpRelay:
             if client.is_connected:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                     await client.quit()
+
+    async def _sendmail(
+        self, client: aiosmtplib.SMTP, raw: bytes, *, sender: str, recipient: str
+    ) -> None:
+        """Send, with SMTPUTF8 when the mail needs it; aiosmtplib refuses that option when the
+        relay's EHLO does not offer it, and retrying cannot change that."""
+        if not needs_smtputf8(raw, sender=sender, recipient=recipient):
+            await client.sendmail(sender, [recipient], raw)
+            return
+        try:
+            await client.sendmail(sender, [recipient], raw, mail_options=_SMTPUTF8)
+        except aiosmtplib.SMTPNotSupported as exc:
+            raise UnsendableError(
+                f"the recipient's address is not ASCII and the relay {self.host} does not offer "
+                "SMTPUTF8 (RFC 6531); write to the requester by hand, or set a relay that "
+                "offers SMTPUTF8 in DSR_SMTP_RELAY / het adres van de ontvanger bevat tekens "
+                f"buiten ASCII en de relay {self.host} biedt geen SMTPUTF8 (RFC 6531); schrijf "
+                "de aanvrager zelf, of stel in DSR_SMTP_RELAY een relay in die SMTPUTF8 biedt"
+            ) from exc
 
     async def _secure(self, client: aiosmtplib.SMTP) -> None:
         if self.implicit_tls:
@@ -132,6 +169,10 @@ class SmtpRelay:
                 f"relay {self.host} offers no STARTTLS; mail is sent in the clear only to a "
                 "loopback relay. Use smtps:// or a relay with STARTTLS in DSR_SMTP_RELAY"
             )
+
+
+# RFC 6531 section 3.4: the MAIL parameter that lets addresses and headers be UTF-8.
+_SMTPUTF8 = ["SMTPUTF8"]
 
 
 def _from_response(code: int, message: str) -> Exception:
@@ -231,6 +272,9 @@ class OutboxWorker:
         sender = self.desk.settings.sender_address
         try:
             await self.transport.send(item.payload, sender=sender, recipient=item.recipient)
+        except UnsendableError as exc:
+            await asyncio.to_thread(self._fail, item, str(exc), reason=str(exc))
+            report.failed += 1
         except PermanentDeliveryError as exc:
             await asyncio.to_thread(self._fail, item, str(exc))
             report.failed += 1
@@ -271,7 +315,9 @@ class OutboxWorker:
             at.isoformat(timespec="seconds"),
         )
 
-    def _fail(self, item: Claimed, error: str) -> None:
+    def _fail(self, item: Claimed, error: str, *, reason: str = "") -> None:
+        """Fail the row for good and flag its case; `reason` (our own words, no address) goes
+        into the audit trail, which `dsr cases show` and `/dsr show` read."""
         now = self.clock()
         with self.desk.transaction() as session:
             mark_final(session=session, item_id=item.id, state=FAILED, error=error)
@@ -284,7 +330,7 @@ class OutboxWorker:
                     now=now,
                     actor="system",
                     action="mail_failed",
-                    details={"outbox_id": item.id},
+                    details={"outbox_id": item.id, **({"reason": reason} if reason else {})},
                 )
                 if "undeliverable" not in case.flags:
                     case.flags = sorted({*case.flags, "undeliverable"})
@@ -299,18 +345,22 @@ def outbox_worker(
     clock: Callable[[], datetime] = utcnow,
     wake_seconds: float = WAKE_SECONDS,
 ) -> Subsystem:
-    """`Subsystem("outbox")`: delivers due mail every few seconds until stop is set."""
+    """`Subsystem("outbox")`: delivers mail as soon as a commit queues it, and looks for mail
+    that fell due every `wake_seconds`, until stop is set."""
     worker = OutboxWorker(desk, transport or transport_for(desk.settings), clock=clock)
     where = worker.transport.describe() if hasattr(worker.transport, "describe") else "custom"
 
     async def run(stop: asyncio.Event) -> None:
         logger.info("outbox: delivering mail %s", where)
-        while not stop.is_set():
-            try:
-                await worker.run_once()
-            except Exception:
-                logger.exception("outbox: a delivery round failed; trying again shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wake_seconds)
+        # Woken by each commit that queues mail; `wake_seconds` bounds the wait for what falls
+        # due later (retries, expired leases).
+        with wake_on_queue(desk, "mail") as wake:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    await worker.run_once()
+                except Exception:
+                    logger.exception("outbox: a delivery round failed; trying again shortly")
+                await wait_for_any(stop, wake, timeout=wake_seconds)
 
     return Subsystem("outbox", run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -15,8 +16,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlmodel import col, select
 
+from bot.compose import loop_mark
 from bot.desk import Desk
 from bot.intake import process_message
+from bot.outbox import loop_token
+from bot.views import case_detail
 from handlers.mail.delivery import (
     MaildirTransport,
     OutboxWorker,
@@ -26,6 +30,7 @@ from handlers.mail.delivery import (
     retried_for,
     retry_delay,
 )
+from handlers.slack.blocks import build_case_detail
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Case, OutboxItem
@@ -99,9 +104,16 @@ def outbox(desk: Desk) -> list[OutboxItem]:
         return list(session.exec(select(OutboxItem).order_by(col(OutboxItem.id))).all())
 
 
-def one_ack(desk: Desk) -> OutboxItem:
-    result = process_message(desk, REQUEST, now=T0, source="test")
+def one_ack(desk: Desk, raw: bytes = REQUEST) -> OutboxItem:
+    """Intake of a request, with its acknowledgement the only mail left in the outbox (other
+    mail intake queues, such as the identity code, would only repeat what these tests see)."""
+    result = process_message(desk, raw, now=T0, source="test")
     assert result.action == "created"
+    with desk.transaction() as session:
+        for other in session.exec(
+            select(OutboxItem).where(OutboxItem.channel == "mail", OutboxItem.kind != "auto.ack")
+        ):
+            session.delete(other)
     (item,) = [i for i in outbox(desk) if i.channel == "mail"]
     return item
 
@@ -119,7 +131,10 @@ async def test_delivers_once_through_the_relay_with_loop_safe_headers(
     mail = message_from_bytes(content, policy=policy.default)
     assert mail["Auto-Submitted"] == "auto-replied"
     assert mail["X-Auto-Response-Suppress"] == "All"
-    assert mail["X-DSR-Loop"]
+    with desk.transaction() as session:
+        secret = loop_token(desk, session)
+    assert mail["X-DSR-Loop"] == loop_mark(secret, item.message_id)
+    assert secret.encode() not in content
     assert mail["In-Reply-To"] == "<req-1@example.nl>"
     assert mail["Message-ID"] == item.message_id
     (row,) = [i for i in outbox(desk) if i.channel == "mail"]
@@ -177,6 +192,62 @@ async def test_refused_connection_is_temporary(desk: Desk, tmp_path: Path) -> No
     (row,) = [i for i in outbox(desk) if i.channel == "mail"]
     assert row.state == "pending"
     assert "relay unreachable" in row.last_error
+
+
+EAI_REQUEST = REQUEST.replace(
+    b"From: Jan Jansen <jan.jansen@example.nl>", "From: Jörg Maß <jörg@example.de>".encode()
+).replace(b"<req-1@example.nl>", b"<req-eai@example.de>")
+
+
+def eai_sink(*, smtputf8: bool) -> tuple[Sink, Controller]:
+    recorder = Sink()
+    controller = LoopbackController(
+        recorder, hostname="127.0.0.1", port=0, enable_SMTPUTF8=smtputf8
+    )
+    return recorder, controller
+
+
+async def test_an_eai_address_is_sent_with_smtputf8_when_the_relay_offers_it(desk: Desk) -> None:
+    one_ack(desk, EAI_REQUEST)
+    recorder, controller = eai_sink(smtputf8=True)
+    controller.start()
+    try:
+        report = await worker(desk, relay(controller), Clock(T0)).run_once()
+    finally:
+        controller.stop()
+    assert report.sent == 1
+    ((_, rcpt_tos, content),) = recorder.received
+    assert rcpt_tos == ["jörg@example.de"]
+    assert "\nTo: jörg@example.de\n".encode() in content.replace(b"\r\n", b"\n")
+    assert message_from_bytes(content, policy=policy.default)["To"] == "jörg@example.de"
+
+
+async def test_an_eai_address_without_smtputf8_fails_with_a_reason_the_desk_sees(
+    desk: Desk,
+) -> None:
+    item = one_ack(desk, EAI_REQUEST)
+    recorder, controller = eai_sink(smtputf8=False)
+    controller.start()
+    try:
+        report = await worker(desk, relay(controller), Clock(T0)).run_once()
+    finally:
+        controller.stop()
+    assert (report.failed, report.retried, recorder.received) == (1, 0, [])
+    (row,) = [i for i in outbox(desk) if i.channel == "mail"]
+    assert row.state == "failed"
+    assert "does not offer SMTPUTF8" in row.last_error
+    assert "jörg" not in row.last_error
+    with desk.transaction() as session:
+        (event,) = session.exec(select(AuditEvent).where(AuditEvent.action == "mail_failed")).all()
+    assert event.details["reason"] == row.last_error
+    assert "biedt geen SMTPUTF8" in row.last_error  # the desk reads it in Dutch too
+    with desk.transaction() as session:  # what `dsr cases show` and `/dsr show` print
+        case = session.get(Case, item.case_id)
+        assert case is not None and "undeliverable" in case.flags
+        detail = case_detail(case, session=session, now=T0, tz=desk.settings.tz)
+    assert any(e["details"].get("reason") == row.last_error for e in detail["events"])
+    _, blocks = build_case_detail(detail)
+    assert "does not offer SMTPUTF8" in json.dumps(blocks)
 
 
 def test_backoff_doubles_to_an_hour_with_ten_percent_jitter() -> None:
