@@ -1,5 +1,8 @@
 """Tolerant decoding of mail bytes and header fields (RFC 2045, RFC 2047, RFC 5322, RFC 6532).
 
+Hand-written fallbacks because 20 of the 1,762 mails of the shared corpora declare a charset
+their bytes do not fit: the stdlib's decoding shows U+FFFD where cp1252 gives the text.
+
 Every function here returns text for any input and never raises: a label we cannot honour is
 reported back as a defect string and the bytes are decoded by the fallback chain
 utf-8 -> cp1252 -> latin-1 (the last one cannot fail).
@@ -79,13 +82,38 @@ def raw_header_text(value: str) -> str:
         data = value.encode("utf-8", errors="surrogateescape")
     except UnicodeEncodeError:
         data = value.encode("utf-8", errors="replace")
-    text, _ = _fallback(data)
+    text = _utf8_cut(data) or _fallback(data)[0]
     # RFC 5322 section 2.2.3: unfolding removes the CRLF before folding white space.
     return re.sub(r"\r?\n(?=[ \t])", "", text).replace("\r", "").replace("\n", " ")
 
 
+def _utf8_cut(data: bytes) -> str | None:
+    """UTF-8 whose only fault is a character cut off near the end (a header shortened by a
+    client), with U+FFFD for the cut character; None for anything else, and for text whose
+    only non-ASCII byte is the faulty one (that is as likely windows-1252)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        near_end = exc.start >= len(data) - 4
+        before = data[: exc.start]
+        if near_end and not before.isascii() and _decodes(before) and _decodes(data[exc.end :]):
+            return data.decode("utf-8", errors="replace")
+    return None
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 _MSG_ID = re.compile(r"<[^<>\s]+>")
-_ADDRESS = re.compile(r"[^\s<>@,;:\"()\[\]]+@[^\s<>@,;:\"()\[\]]+")
+# An addr-spec: a local part without specials, a domain of letters, digits and hyphens
+# (RFC 5321 section 4.1.2; non-ASCII letters for RFC 6532 and IDN), never an encoded-word's
+# "?=".
+_ADDRESS = re.compile(r"[^\s<>@,;:\"()\[\]]+@[\w-]+(?:\.[\w-]+)*")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"\s*")
 
@@ -196,42 +224,46 @@ def msg_ids(values: tuple[str, ...], *, loose: bool = False) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-# One address in the two everyday forms, `a@b.c` and `Some Name <a@b.c>`: atoms (RFC 5322
-# section 3.2.3) without any white space in them, the name's words also quoted strings without
-# backslashes; no comments, groups, routes or commas. For these the stdlib's getaddresses
-# answers [(the words, unquoted, joined by one space, the address)]; anything else goes to
-# getaddresses itself.
-_WORD = r"[^()<>@,:;\"\[\]\s]+"  # a phrase word: an atom that may hold dots
-_QUOTED_WORD = r'"[^"\\\r\n]*"'
-_ATOM = r"[^()<>@,:;.\"\[\]\s]+"
-_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
-# One way only to cut a name into words (an atom ends at white space or a quote), so that a
-# long name that fails to match costs linear time, not exponential.
-_NAME = rf"(?:{_WORD}|{_QUOTED_WORD})(?:[ \t]*{_QUOTED_WORD}|[ \t]+{_WORD}|(?<=\"){_WORD})*"
-_PLAIN_ADDRESS = re.compile(rf"(?P<bare>{_SPEC})|(?P<name>{_NAME})?[ \t]*<(?P<addr>{_SPEC})>")
-_NAME_WORD = re.compile(rf"{_WORD}|\"([^\"\\\r\n]*)\"")
+# The longest address header handed to getaddresses. The stdlib's address parser recurses
+# once per group ("name:"), so a long header of colons ends in RecursionError; a header longer
+# than this is scanned for addresses instead (what 100 recipients need is well under 10 KB).
+ADDRESS_HEADER_LIMIT = 32 * 1024
 
 
-def _address_pairs(value: str) -> list[tuple[str, str]]:
-    plain = _PLAIN_ADDRESS.fullmatch(value.strip(" \t"))  # getaddresses skips these blanks
-    if plain is None:
-        return getaddresses([value])
-    if plain["bare"] is not None:
-        return [("", plain["bare"])]
-    words = _NAME_WORD.finditer(plain["name"] or "")
-    name = " ".join(w[0] if w[1] is None else w[1] for w in words)
-    return [(name, plain["addr"])]
+def addresses(values: tuple[str, ...]) -> tuple[list[tuple[str, str]], str | None]:
+    """(display name, lowercased addr-spec) pairs from raw address header values, and a defect.
 
-
-def addresses(heads: Headers, name: str) -> list[tuple[str, str]]:
-    """(display name, lowercased bare address) pairs; entries without an address dropped."""
+    The values must still hold their RFC 2047 encoded-words: only the display name is decoded,
+    after the address is found, so that `=?utf-8?q?a@b.nl?= <c@d.nl>` is c@d.nl and never a@b.nl
+    (RFC 2047 section 5: an encoded-word never stands in an addr-spec). Entries without a usable
+    address are dropped; never raises.
+    """
     found: list[tuple[str, str]] = []
-    for value in heads.get_all(name):
-        pairs = [(one_line(n), a.strip().lower()) for n, a in _address_pairs(value)]
-        good = [(n, a) for n, a in pairs if _ADDRESS.fullmatch(a)]
+    defect: str | None = None
+    for value in values:
+        if len(value) > ADDRESS_HEADER_LIMIT:
+            defect = f"address header of {len(value)} characters; addresses scanned instead"
+            found.extend(_scanned(value))
+            continue
+        try:
+            pairs = getaddresses([value])
+        except RecursionError:
+            defect = "address header nested too deep; addresses scanned instead"
+            found.extend(_scanned(value))
+            continue
+        good = [
+            (one_line(decode_words(n)), a.strip().lower())
+            for n, a in pairs
+            if _ADDRESS.fullmatch(a.strip())
+        ]
         # "Big Bug bb@bug.com" and other syntax errors: take what looks like an address.
-        found.extend(good or [("", a.lower()) for a in _ADDRESS.findall(value)[:1]])
-    return found
+        found.extend(good or _scanned(value)[:1])
+    return found, defect
+
+
+def _scanned(value: str) -> list[tuple[str, str]]:
+    """Whatever looks like an address outside the encoded-words, in linear time."""
+    return [("", a.lower()) for a in _ADDRESS.findall(_ENCODED_WORD.sub(" ", value))]
 
 
 def return_path(heads: Headers) -> str | None:

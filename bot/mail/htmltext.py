@@ -43,11 +43,6 @@ class _TextExtractor(HTMLParser):
         elif tag in ("td", "th") and self._line:
             self._add(" ")
 
-    def updatepos(self, i: int, j: int) -> int:
-        # The base class counts lines and columns for getpos(), which we never ask; counting
-        # them costs about a tenth of the parse of tag-heavy mail.
-        return j
-
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK:
             self._break(paragraph=tag in _PARAGRAPH)

@@ -3,12 +3,18 @@
 `split_reply` is the one implementation used by every reader of mail text: the classifier,
 the one-time-code finder and the threading code all look at `ReplyParts.new` only.
 
-Recognised (Dutch and English mail clients):
+Recognised (mail clients in Dutch and English, and the header words of German, French,
+Italian, Spanish and Portuguese ones, because forwarded mail crosses borders):
 - quoted history: `>` lines, "Op ... schreef ...:", "On ... wrote:", Apple Mail's
-  "Op ... heeft ... het volgende geschreven:", Outlook header blocks (Van/Verzonden/Aan/
-  Onderwerp, From/Sent/To/Subject), "-----Original Message-----", "Oorspronkelijk bericht";
-- forwards: "Forwarded message", "Doorgestuurd bericht", "Begin forwarded message:"; a
-  forward with a comment counts the comment as new, a bare forward counts the forwarded text;
+  "Op ... heeft ... het volgende geschreven:", "Am ... schrieb", "Le ... a écrit",
+  "Il giorno ... ha scritto", "El ... escribió", "Em ... escreveu"; Outlook header blocks
+  (Van/Verzonden/Aan/Onderwerp, From/Sent/To/Subject, Von/Gesendet/An/Betreff, De/Envoyé/À/
+  Objet, Da/Inviato/A/Oggetto, De/Enviado/Para/Asunto); "-----Original Message-----",
+  "Oorspronkelijk bericht", "Ursprüngliche Nachricht", "Message d'origine", ...;
+- forwards: "Forwarded message", "Doorgestuurd bericht", "Begin forwarded message:",
+  "Weitergeleitete Nachricht", "Message transféré", "Messaggio inoltrato", ...; a forward with
+  a comment counts the comment as new, a bare forward counts the forwarded text without the
+  forwarded header lines;
 - signatures: "-- ", closings ("Met vriendelijke groet", "Mvg", "Kind regards", ...) and
   mobile footers ("Verzonden vanaf mijn iPhone"); a P.S. or a real sentence after the
   closing stays new, so a request written under the closing is not lost;
@@ -33,23 +39,36 @@ class ReplyParts:
 
 
 _I = re.IGNORECASE
-_QUOTE_INTRO = re.compile(r"^(op|on|am|le)\s.{4,}", _I)
+_QUOTE_INTRO = re.compile(r"^(op|on|am|le|il|el|em)\s.{4,}", _I)
 _QUOTE_INTRO_END = re.compile(
-    r"(schreef|wrote|het volgende geschreven|a ecrit|schrieb)[^:]{0,80}:\s*$", _I
+    r"(schreef|wrote|het volgende geschreven|a ecrit|schrieb|ha scritto|escribio|escreveu)"
+    r"[^:]{0,80}:\s*$",
+    _I,
 )
 _ORIGINAL = re.compile(
     r"^-{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|"
-    r"oorspronkelijk e-?mailbericht)\s*-{2,}\s*$",
+    r"oorspronkelijk e-?mailbericht|urspr(u|ue)ngliche nachricht|message d'origine|"
+    r"messaggio originale|mensaje original|mensagem original)\s*-{2,}\s*$",
     _I,
+)
+_FORWARDED = (
+    r"forwarded message|doorgestuurd bericht|doorgestuurde e-?mail|weitergeleitete nachricht"
+    r"|message transfere|messaggio inoltrato|mensaje reenviado|mensagem encaminhada"
 )
 _FORWARD = re.compile(
-    r"^(-{2,}\s*(forwarded message|doorgestuurd bericht|doorgestuurde e-?mail)\s*-{2,}"
+    rf"^(-{{2,}}\s*({_FORWARDED})\s*-{{2,}}"
     r"|begin (forwarded message|doorgestuurd bericht)\s*:"
-    r"|(doorgestuurd bericht|forwarded message)\s*:)\s*$",
+    rf"|({_FORWARDED})\s*:)\s*$",
     _I,
 )
-_HEADER_FIRST = re.compile(r"^\*?(van|from)\s*:\*?\s*\S", _I)
-_HEADER_NEXT = re.compile(r"^\*?(verzonden|sent|datum|date|aan|to|onderwerp|subject|cc)\s*:\*?", _I)
+# Header lines of a quoted or forwarded mail, as mail clients write them in Dutch, English,
+# German, French, Italian, Spanish and Portuguese (accents are folded away before matching).
+_HEADER_FIRST = re.compile(r"^\*?(van|from|von|de|da)\s*:\*?\s*\S", _I)
+_HEADER_NEXT = re.compile(
+    r"^\*?(verzonden|sent|datum|date|aan|to|onderwerp|subject|cc|bcc|gesendet|an|betreff"
+    r"|envoye|a|objet|inviato|data|oggetto|enviado|enviada|para|asunto|fecha|assunto)\s*:\*?",
+    _I,
+)
 _RULE = re.compile(r"^_{8,}\s*$")
 _SIG_DASH = re.compile(r"^--\s*$")
 _CLOSING = re.compile(

@@ -137,3 +137,58 @@ def test_inline_reply_keeps_own_lines() -> None:
 def test_crlf_and_empty_input() -> None:
     assert split_reply("").new == ""
     assert split_reply("Hallo\r\n\r\n> oud\r\n").new == "Hallo"
+
+
+FOREIGN_HEADERS = {
+    "it": "Da: Piet <p@x.nl>\nInviato: lunedì 2 marzo 2026 10:00\nA: info@x.nl\nOggetto: dati",
+    "de": "Von: Piet <p@x.nl>\nGesendet: Montag, 2. März 2026 10:00\nAn: info@x.nl\nBetreff: Daten",
+    "fr": "De : Piet <p@x.nl>\nEnvoyé : lundi 2 mars 2026 10:00\nÀ : info@x.nl\nObjet : données",
+    "es": "De: Piet <p@x.nl>\nEnviado: lunes, 2 de marzo de 2026\nPara: info@x.nl\nAsunto: datos",
+    "nl": "Van: Piet <p@x.nl>\nVerzonden: maandag 2 maart 2026\nAan: info@x.nl\nOnderwerp: data",
+}
+
+
+@pytest.mark.parametrize("language", sorted(FOREIGN_HEADERS))
+def test_header_block_in_another_language_is_history(language: str) -> None:
+    text = f"Zie hieronder.\n\n{FOREIGN_HEADERS[language]}\n\nPlease delete my data.\n"
+    parts = split_reply(text)
+    assert parts.new == "Zie hieronder."
+    assert "Please delete my data." in parts.quoted
+
+
+@pytest.mark.parametrize("language", sorted(FOREIGN_HEADERS))
+def test_bare_forward_in_another_language_counts_only_the_writer_words(language: str) -> None:
+    parts = split_reply(f"{FOREIGN_HEADERS[language]}\nDatum: 2 maart\n\nPlease delete my data.\n")
+    assert parts.new == "Please delete my data."
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "---------- Weitergeleitete Nachricht ----------",
+        "-------- Message transféré --------",
+        "---------- Messaggio inoltrato ----------",
+        "-----Ursprüngliche Nachricht-----",
+        "-----Message d'origine-----",
+    ],
+)
+def test_forward_and_original_markers_in_other_languages(marker: str) -> None:
+    parts = split_reply(
+        f"{marker}\nVon: Piet <p@x.nl>\nDatum: 2 maart\nBetreff: Daten\n\nPlease delete my data.\n"
+    )
+    assert parts.new == "Please delete my data."
+    assert "Betreff" not in parts.new
+
+
+@pytest.mark.parametrize(
+    "intro",
+    [
+        "Il giorno lun 2 mar 2026 alle ore 10:00 Piet <p@x.nl> ha scritto:",
+        "El lun, 2 mar 2026 a las 10:00, Piet (<p@x.nl>) escribió:",
+        "Em seg., 2 de mar. de 2026 às 10:00, Piet <p@x.nl> escreveu:",
+        "Le lun. 2 mars 2026 à 10:00, Piet <p@x.nl> a écrit :",
+    ],
+)
+def test_quote_intros_in_other_languages(intro: str) -> None:
+    parts = split_reply(f"Zie hieronder.\n\n{intro}\n> Please delete my data.\n")
+    assert parts.new == "Zie hieronder."
