@@ -13,7 +13,7 @@ from bot.desk import Desk
 from storage.audit import append_event
 from storage.models import AuditEvent
 
-AUDIT_COLUMNS = ("id", "at", "actor", "action", "case", "details", "hash")
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "case", "details", "note", "hash")
 
 
 def audit_rows(
@@ -25,7 +25,8 @@ def audit_rows(
     actor: str,
     now: datetime,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the matching events, oldest first; the export itself is an audited event."""
+    """Yield the matching events, oldest first; the export itself is an audited event. A note
+    appears until the retention purge clears it (the event, actor and time stay)."""
     with desk.transaction() as session:
         statement = select(AuditEvent).order_by(col(AuditEvent.id))
         if reference:
@@ -42,6 +43,7 @@ def audit_rows(
                 "action": event.action,
                 "case": event.reference or "",
                 "details": json.dumps(event.details, ensure_ascii=False, sort_keys=True),
+                "note": event.note or "",
                 "hash": event.hash,
             }
     with desk.transaction() as session:

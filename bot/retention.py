@@ -14,11 +14,14 @@ from sqlmodel import Session, col, delete, select
 
 from bot.desk import Desk
 from bot.states import CLOSED
-from storage.audit import append_event
+from storage.audit import append_event, clear_notes
 from storage.models import Case, IdentityCheck, Message, OutboxItem
 
 logger = logging.getLogger("dsr.retention")
 PURGED = "purged"
+# Removes files older than the cutoff (when the flag is false) and says how many there are:
+# the sent copies in the Maildir outbox, which the edge that writes them knows how to find.
+OldFiles = Callable[[datetime, bool], int]
 
 
 @dataclass(frozen=True)
@@ -26,15 +29,24 @@ class PurgeReport:
     cases: tuple[str, ...]
     loose_messages: int
     dry_run: bool
+    files: int = 0
 
 
 def purge(
-    desk: Desk, *, now: datetime, dry_run: bool = False, actor: str = "system"
+    desk: Desk,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    actor: str = "system",
+    old_files: OldFiles | None = None,
 ) -> PurgeReport:
-    """Strip bodies, attachments and addresses from cases closed longer than the retention
-    period, and from mail without a case (ignored or quarantined) received that long ago.
-    An anonymous line per case stays: kind, dates, outcome (for the register)."""
+    """Strip bodies, attachments, addresses and notes (those of the audit events too) from
+    cases closed longer than the retention period, and from mail without a case (ignored or
+    quarantined) received that long ago; `old_files` removes sent copies written that long ago.
+    An anonymous line per case stays: kind, dates, outcome (for the register), and each audit
+    event keeps its action, actor and time (GDPR art. 5(1)(e): kept no longer than needed)."""
     cutoff = now - timedelta(days=desk.settings.retention_days)
+    files = old_files(cutoff, dry_run) if old_files is not None else 0
     with desk.transaction() as session:
         closed = session.exec(
             select(Case)
@@ -51,7 +63,7 @@ def purge(
         ).one()
         references = tuple(c.reference for c in cases)
         if dry_run:
-            return PurgeReport(references, loose, dry_run=True)
+            return PurgeReport(references, loose, dry_run=True, files=files)
         for case in cases:
             _purge_case(session, case, now=now, actor=actor)
         session.exec(
@@ -69,8 +81,8 @@ def purge(
                 action="purged_loose_mail",
                 details={"messages": loose},
             )
-    logger.info("purge cases=%d loose_messages=%d", len(references), loose)
-    return PurgeReport(references, loose, dry_run=False)
+    logger.info("purge cases=%d loose_messages=%d files=%d", len(references), loose, files)
+    return PurgeReport(references, loose, dry_run=False, files=files)
 
 
 def _purge_case(session: Session, case: Case, *, now: datetime, actor: str) -> None:
@@ -85,6 +97,8 @@ def _purge_case(session: Session, case: Case, *, now: datetime, actor: str) -> N
         .values(payload=b"", recipient="")
     )
     session.exec(delete(IdentityCheck).where(col(IdentityCheck.case_id) == case.id))
+    if case.id is not None:
+        clear_notes(session=session, case_id=case.id)
     case.requester, case.requester_key, case.evidence = "", "", []
     case.outcome_note, case.extension_reason = None, None
     case.flags = sorted({*case.flags, PURGED})
@@ -134,7 +148,9 @@ def register_rows(desk: Desk) -> Iterator[dict[str, Any]]:
             }
 
 
-def scheduled_purge(desk: Desk, *, clock: Callable[[], datetime]) -> Callable[[], Awaitable[None]]:
+def scheduled_purge(
+    desk: Desk, *, clock: Callable[[], datetime], old_files: OldFiles | None = None
+) -> Callable[[], Awaitable[None]]:
     """The purge as `dsr serve`'s scheduler runs it: at most once per local day."""
     last_day: list[date] = []
 
@@ -143,7 +159,7 @@ def scheduled_purge(desk: Desk, *, clock: Callable[[], datetime]) -> Callable[[]
         today = now.astimezone(desk.tz).date()
         if last_day and last_day[0] == today:
             return
-        await asyncio.to_thread(purge, desk, now=now)
+        await asyncio.to_thread(purge, desk, now=now, old_files=old_files)
         last_day[:] = [today]
 
     return run

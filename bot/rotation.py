@@ -14,7 +14,7 @@ from bot.keys import CANARY, CANARY_NAME
 from bot.lookup import name_key, person_key
 from storage.models import AppSecret, Case, KnownPerson, OutboxItem
 from storage.sealing import FernetSealer
-from storage.types import SealedBytes, SealedText
+from storage.types import SEALED_TYPES
 
 logger = logging.getLogger("dsr.keys")
 
@@ -26,7 +26,7 @@ class RotationReport:
 
 
 def _sealed_columns(table: Table) -> list[str]:
-    return [c.name for c in table.columns if isinstance(c.type, SealedBytes | SealedText)]
+    return [c.name for c in table.columns if isinstance(c.type, SEALED_TYPES)]
 
 
 def rotate_keys(desk: Desk) -> RotationReport:
@@ -42,22 +42,23 @@ def rotate_keys(desk: Desk) -> RotationReport:
             if not names:
                 continue
             (key,) = table.primary_key.columns
-            # type_coerce to the stored type: read the ciphertext, not through the sealer.
-            raw_columns = [type_coerce(table.c[n], table.c[n].type.impl) for n in names]  # type: ignore[attr-defined]
+            # type_coerce to the stored type: read and write the ciphertext, not through the
+            # sealer (MultiFernet.rotate re-seals the token itself, whatever it holds).
+            stored_types = {n: table.c[n].type.impl for n in names}  # type: ignore[attr-defined]
+            raw_columns = [type_coerce(table.c[n], stored_types[n]) for n in names]
             for row in connection.execute(select(key, *raw_columns)).all():
                 changes = {}
                 for name, stored in zip(names, row[1:], strict=True):
                     if stored is None:
                         continue
-                    data = stored if isinstance(stored, bytes) else str(stored).encode()
-                    changes[name] = sealer.open(data)
+                    as_bytes = isinstance(stored, bytes)
+                    token = sealer.rotate(stored if as_bytes else str(stored).encode())
+                    changes[name] = type_coerce(
+                        token if as_bytes else token.decode(), stored_types[name]
+                    )
                     values += 1
                 if changes:
-                    decoded = {
-                        n: (v if isinstance(table.c[n].type, SealedBytes) else v.decode())
-                        for n, v in changes.items()
-                    }
-                    connection.execute(update(table).where(key == row[0]).values(**decoded))
+                    connection.execute(update(table).where(key == row[0]).values(**changes))
         lookups += _recompute_lookups(desk, session)
         canary = session.get(AppSecret, CANARY_NAME)
         if canary is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.desk import Desk
-from bot.keys import check_key, load_sealer
+from bot.keys import check_key, key_old_audit_trail, load_audit_chain, load_sealer
 from bot.settings import Settings
 from storage.engine import make_engine
 from storage.migrate import is_up_to_date, upgrade
@@ -32,7 +32,7 @@ def utcnow() -> datetime:
 def build_desk(settings: Settings, *, migrate: bool = True) -> Desk:
     """Engine and desk; the embedded SQLite default upgrades itself, PostgreSQL only on request."""
     sealer = load_sealer(settings)
-    engine = make_engine(settings.database_url, sealer=sealer)
+    engine = make_engine(settings.database_url, sealer=sealer, audit=load_audit_chain(settings))
     if migrate:
         if settings.is_sqlite or settings.db_auto_upgrade:
             upgrade(engine)
@@ -42,6 +42,7 @@ def build_desk(settings: Settings, *, migrate: bool = True) -> Desk:
                 "(or set DSR_DB_AUTO_UPGRADE=true)"
             )
         check_key(engine, sealer)
+        key_old_audit_trail(engine)
     return Desk(settings=settings, engine=engine)
 
 

@@ -10,18 +10,17 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from storage.models import Case
-from storage.prepared import Prepared
 
 _TABLE: Table = Case.__table__  # type: ignore[attr-defined]
 _COLUMNS = tuple(c.name for c in _TABLE.columns if not c.primary_key)
-_ADD = Prepared(insert(_TABLE).returning(_TABLE.c.id))
+_ADD = insert(_TABLE).returning(_TABLE.c.id)
 
 
 def add_case(*, session: Session, case: Case) -> Case:
     """Insert a new case with one plain INSERT and attach it to the session as if loaded, so
     later changes to it are flushed as usual (cheaper than an ORM flush of a new object)."""
     values = {name: getattr(case, name) for name in _COLUMNS}
-    case.id = _ADD.scalar(session, values)
+    case.id = session.execute(_ADD, values).scalar_one()
     make_transient_to_detached(case)
     session.add(case)
     return case

@@ -2,31 +2,55 @@
 
 from __future__ import annotations
 
-import sqlite3
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from storage.sealing import PlainSealer, Sealer
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-_BEGIN = "BEGIN IMMEDIATE"
+# Execution option of the connection of a read transaction (see `reading`).
+READ_ONLY = "dsr_read_only"
+# The audit chain key of engines built without one (tests of other things); the service always
+# passes its own key (bot/keys.py).
+UNKEYED = b"dsr-audit-chain-unkeyed"
 
 
-def make_engine(url: str, *, sealer: Sealer | None = None, pool_size: int = 5) -> Engine:
-    """Build the one engine of a process; SQLite gets WAL and serialised write transactions.
+@dataclass(frozen=True)
+class AuditChain:
+    """How the audit trail of an engine is chained: the HMAC key (kept outside the database)
+    and the file that records the chain's head after each commit that extends it."""
+
+    key: bytes = UNKEYED
+    head_file: Path | None = None
+
+
+class DeskSession(Session):
+    """The sessions of this application; the audit trail's commit hook listens to these only."""
+
+
+def make_engine(
+    url: str,
+    *,
+    sealer: Sealer | None = None,
+    audit: AuditChain | None = None,
+    pool_size: int = 5,
+) -> Engine:
+    """Build the one engine of a process; SQLite gets WAL, durable commits and private files.
 
     `sealer` seals the personal columns (storage/types.py); the service passes a FernetSealer,
-    tests of other things get the PlainSealer.
+    tests of other things get the PlainSealer. `audit` keys the audit chain (storage/audit.py).
     """
     engine = _engine(url, pool_size=pool_size)
     engine.dialect.dsr_sealer = sealer or PlainSealer()  # type: ignore[attr-defined]
+    engine.dialect.dsr_audit = audit or AuditChain()  # type: ignore[attr-defined]
     return engine
 
 
@@ -35,11 +59,16 @@ def engine_sealer(engine: Engine) -> Sealer:
     return sealer
 
 
+def engine_audit(engine: Engine | Connection) -> AuditChain:
+    chain: AuditChain = engine.dialect.dsr_audit  # type: ignore[attr-defined]
+    return chain
+
+
 def _engine(url: str, *, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_database_files(Path(database))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -50,8 +79,29 @@ def _engine(url: str, *, pool_size: int) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
 
 
+def private_database_files(database: Path) -> None:
+    """Create the SQLite file 0600 in a 0700 folder before SQLite opens it, and take the group
+    and others' bits off an existing file and its -wal, -shm and -journal. SQLite creates the
+    -wal and -shm files with the permissions of the database file, so they follow."""
+    if not database.parent.exists():
+        database.parent.mkdir(parents=True, mode=0o700)
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = Path(f"{database}{suffix}")
+        try:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+        except FileNotFoundError:
+            continue
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the driver, open transactions, so BEGIN IMMEDIATE below applies.
+    # SQLAlchemy's documented pysqlite recipe: the driver opens no transactions of its own, the
+    # `begin` listener below emits BEGIN, so a write transaction can take the write lock first.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -64,15 +114,15 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_on_begin(connection: Any) -> None:
-    # A deferred transaction that later writes can fail with SQLITE_BUSY without waiting;
-    # taking the write lock up front makes writers queue on the busy timeout instead. Sent to
-    # the driver itself (once per transaction, so once per mail in intake); a failure is raised
-    # as SQLAlchemy's, like that of any statement.
-    try:
-        connection.connection.driver_connection.execute(_BEGIN)
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(_BEGIN, (), exc, sqlite3.Error) from exc
+def _sqlite_on_begin(connection: Connection) -> None:
+    # A deferred transaction that reads and then writes gets SQLITE_BUSY at once (no wait on
+    # the busy timeout) when another writer committed in between; a write transaction takes the
+    # write lock up front instead and queues on the busy timeout. A read transaction begins
+    # deferred and reads its WAL snapshot without waiting for any writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -81,11 +131,40 @@ def is_postgres(engine: Engine) -> bool:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """One unit of work that may write: commits on success, rolls back on any error. On SQLite
+    it holds the write lock from its start."""
+    with DeskSession(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A unit of work that only reads: it never waits for the write lock (SQLite WAL readers
+    see the last commit) and ends by closing the session, which rolls the transaction back and
+    leaves the loaded objects readable. A write in it is refused."""
+    with DeskSession(engine, expire_on_commit=False, info={READ_ONLY: True}) as session:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
+@event.listens_for(DeskSession, "do_orm_execute")
+def _refuse_writes_when_reading(state: Any) -> None:
+    if state.session.info.get(READ_ONLY) and (
+        state.is_insert or state.is_update or state.is_delete
+    ):
+        raise ReadOnlyTransaction("this transaction only reads; write in desk.transaction()")
+
+
+@event.listens_for(DeskSession, "before_flush")
+def _refuse_flush_when_reading(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyTransaction("this transaction only reads; write in desk.transaction()")
+
+
+class ReadOnlyTransaction(RuntimeError):
+    """A write was attempted in a read transaction (a programming error)."""

@@ -10,18 +10,16 @@ from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from storage.models import Case, Message
-from storage.prepared import Prepared
 
-# Statements of the intake path, built once: building and keying a statement costs several
-# times more than running it on SQLite.
-_STORED = Prepared(
+_STORED = (
     select(col(Message.id), col(Case.reference))
     .outerjoin(Case, col(Case.id) == col(Message.case_id))
     .where(col(Message.direction) == bindparam("direction"))
     .where(col(Message.dedupe_key) == bindparam("dedupe_key"))
 )
-_ADD = Prepared(insert(Message))
-_OURS = Prepared(
+# On the table (Core), not the class: a plain INSERT without the ORM's bulk-insert machinery.
+_ADD = insert(Message.__table__)  # type: ignore[attr-defined]
+_OURS = (
     select(col(Message.id))
     .where(col(Message.direction) == "out")
     .where(col(Message.message_id) == bindparam("message_id"))
@@ -39,10 +37,10 @@ class Stored(NamedTuple):
 def find_stored(*, session: Session, direction: str, dedupe_key: str) -> Stored | None:
     """The dedupe check: whether this mail is stored already (nothing sealed is read)."""
     params = {"direction": direction, "dedupe_key": dedupe_key}
-    rows = _STORED.rows(session, params)
-    if not rows or rows[0][0] is None:
+    row = session.execute(_STORED, params).first()
+    if row is None or row[0] is None:
         return None
-    return Stored(rows[0][0], rows[0][1])
+    return Stored(row[0], row[1])
 
 
 def add_message(
@@ -63,8 +61,8 @@ def add_message(
 ) -> None:
     """Store one mail, inbound or outbound, in the caller's transaction (a plain INSERT: the
     row is not read back there). A second copy of a dedupe key raises IntegrityError."""
-    _ADD.run(
-        session,
+    session.execute(
+        _ADD,
         {
             "case_id": case_id,
             "direction": direction,
@@ -97,4 +95,4 @@ def case_for_outbound_ids(*, session: Session, message_ids: Collection[str]) -> 
 
 
 def is_our_message_id(*, session: Session, message_id: str) -> bool:
-    return bool(_OURS.rows(session, {"message_id": message_id}))
+    return session.execute(_OURS, {"message_id": message_id}).first() is not None

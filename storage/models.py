@@ -1,5 +1,6 @@
-"""The tables. Personal content lives in `Message.raw` and a few text columns that the
-encryption-at-rest work wraps through `storage.sealing`."""
+"""The tables. Every column that can hold personal data (mail, addresses, names, free-text
+notes and reasons, the words that made a mail a request) has a sealed type (storage/types.py):
+it is encrypted on write and opened on read, so raw SQL and a copy of the file show tokens."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import SealedBytes, SealedText, UTCDateTime
+from storage.types import SealedBytes, SealedJSON, SealedText, UTCDateTime
 
 
 def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
@@ -43,18 +44,20 @@ class Case(SQLModel, table=True):
     also: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     confidence: float = 0.0
     needs_triage: bool = False
-    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: list[str] = Field(
+        default_factory=list, sa_column=Column(SealedJSON(), nullable=False)
+    )
     language: str = Field(default="nl", max_length=2)
     requester: str = Field(sa_column=Column(SealedText(), nullable=False))
     requester_key: str = Field(default="", index=True, max_length=128)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     due: date = Field(index=True)
     extended_due: date | None = None
-    extension_reason: str | None = None
+    extension_reason: str | None = Field(default=None, sa_column=Column(SealedText()))
     verified_at: datetime | None = _utc_column(nullable=True)
     assignee: str | None = Field(default=None, max_length=64)
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    outcome_note: str | None = None
+    outcome_note: str | None = Field(default=None, sa_column=Column(SealedText()))
     closed_at: datetime | None = _utc_column(nullable=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -85,7 +88,9 @@ class Message(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only; each row carries the hash of the previous one."""
+    """Append-only; each row carries a keyed hash (HMAC) over its content and the previous
+    row's hash. A free-text note is sealed and hashed through `note_mac`, so the retention
+    purge can clear the note and the chain still verifies."""
 
     __tablename__ = "audit_event"
     id: int | None = Field(default=None, primary_key=True)
@@ -95,6 +100,9 @@ class AuditEvent(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="dsr_case.id", index=True)
     reference: str | None = Field(default=None, max_length=32)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(SealedText()))
+    note_mac: str = Field(default="", max_length=64)
+    scheme: int = 2  # 1: plain SHA-256 (rows written before the chain was keyed); 2: HMAC
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -185,3 +193,54 @@ class SlackReceipt(SQLModel, table=True):
     __tablename__ = "slack_receipt"
     key: str = Field(primary_key=True, max_length=255)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ReviewItem(SQLModel, table=True):
+    """A stored mail that might be a request, waiting for a person: no case exists and
+    nothing is sent until someone opens a case for it (or says it is not a request). The
+    words that made it look like a request and the person's note are sealed."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (Index("ix_review_item_state_received", "state", "received_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    state: str = Field(default="waiting", max_length=16)
+    category: str = Field(max_length=32)
+    also: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    confidence: float = 0.0
+    evidence: list[str] = Field(
+        default_factory=list, sa_column=Column(SealedJSON(), nullable=False)
+    )
+    language: str = Field(default="nl", max_length=2)
+    reason: str = ""
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    decided_at: datetime | None = _utc_column(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=128)
+    note: str | None = Field(default=None, sa_column=Column(SealedText()))
+    case_id: int | None = Field(default=None, foreign_key="dsr_case.id")
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+
+
+class Task(SQLModel, table=True):
+    """The work one system (an inventory id) owes a case: search and export, correct, erase,
+    restrict, stop processing, or tell a recipient (GDPR art. 19). One row per (case, system,
+    action); the note may hold personal text, so it is sealed."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("case_id", "system", "action", name="uq_task_case_system_action"),
+        Index("ix_task_state_case", "state", "case_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dsr_case.id", index=True)
+    system: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    state: str = Field(default="open", max_length=16)
+    assignee: str = Field(default="", max_length=255)
+    result: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, sa_column=Column(SealedText()))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    done_at: datetime | None = _utc_column(nullable=True)
+    done_by: str | None = Field(default=None, max_length=128)

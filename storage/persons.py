@@ -8,7 +8,6 @@ from sqlalchemy import bindparam, case, or_
 from sqlmodel import Session, col, select
 
 from storage.models import KnownPerson
-from storage.prepared import Prepared
 
 
 def find_by_email_key(*, session: Session, email_key: str) -> KnownPerson | None:
@@ -23,8 +22,8 @@ class Candidate(NamedTuple):
 
 
 _BY_EMAIL = col(KnownPerson.email_key) == bindparam("email_key")
-# Built once (building a statement costs more than running it). A NULL name key matches none.
-_BY_EMAIL_OR_NAME = Prepared(
+# A NULL name key matches none.
+_BY_EMAIL_OR_NAME = (
     select(col(KnownPerson.email_key), col(KnownPerson.email))
     .where(or_(_BY_EMAIL, col(KnownPerson.name_key) == bindparam("name_key")))
     .order_by(case((_BY_EMAIL, 0), else_=1), col(KnownPerson.id))
@@ -38,5 +37,5 @@ def find_by_email_or_name(
     """In one query: the person with this address key first (when there is one), then up to
     two more with this name key (the caller needs to know whether a name is unique)."""
     params = {"email_key": email_key, "name_key": name_key or None}
-    rows = _BY_EMAIL_OR_NAME.rows(session, params)
+    rows = session.execute(_BY_EMAIL_OR_NAME, params).all()
     return [Candidate(key, email) for key, email in rows]

@@ -5,16 +5,12 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlmodel import Session
 
-from storage.prepared import Prepared
-
 REFERENCE_PREFIX = "DSR"
-_BUMP = Prepared(
-    text(
-        "INSERT INTO reference_counter (year, last_number) VALUES (:y, 1) "
-        "ON CONFLICT (year) DO UPDATE "
-        "SET last_number = reference_counter.last_number + 1 "
-        "RETURNING last_number"
-    )
+_BUMP = text(
+    "INSERT INTO reference_counter (year, last_number) VALUES (:y, 1) "
+    "ON CONFLICT (year) DO UPDATE "
+    "SET last_number = reference_counter.last_number + 1 "
+    "RETURNING last_number"
 )
 
 
@@ -30,5 +26,5 @@ def allocate_reference(*, session: Session, year: int) -> str:
     transactions queue here and each gets its own number; a rolled-back case leaves a gap,
     never a duplicate.
     """
-    number = _BUMP.scalar(session, {"y": year})
+    number = session.execute(_BUMP, {"y": year}).scalar_one()
     return format_reference(year, int(number))

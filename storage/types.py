@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,3 +72,24 @@ class SealedText(TypeDecorator[str]):
         if value is None:
             return None
         return bytes(_sealer(dialect).open(str(value).encode("utf-8"))).decode("utf-8")
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON value (a list of words, say) sealed like SealedText: stored as the token's text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return bytes(_sealer(dialect).seal(data)).decode("utf-8")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(bytes(_sealer(dialect).open(str(value).encode("utf-8"))))
+
+
+SEALED_TYPES = (SealedBytes, SealedText, SealedJSON)

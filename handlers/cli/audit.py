@@ -12,14 +12,21 @@ from typing import Any, TextIO
 from bot.audit_export import AUDIT_COLUMNS, audit_rows
 from bot.retention import REGISTER_COLUMNS, purge, register_rows
 from handlers.cli.common import actor, desk, fail, parse_moment, print_json
+from handlers.mail.maildir import old_mail_remover
 from handlers.runtime import utcnow
-from storage.audit import verify_chain
+from storage.audit import ChainHead, read_head, verify_chain
+from storage.engine import engine_audit
 
 
 def register(commands: Any) -> None:
     audit = commands.add_parser("audit", help="audit trail / audittrail")
     sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = sub.add_parser("verify", help="check the hash chain / hashketen controleren")
+    verify.add_argument(
+        "--head",
+        help="'ID HASH' from a daily digest: the chain must still reach it "
+        "/ 'ID HASH' uit een dagoverzicht",
+    )
     verify.set_defaults(func=run_verify)
     export = sub.add_parser("export", help="write CSV / als CSV exporteren")
     export.add_argument("--case", dest="reference")
@@ -42,14 +49,27 @@ def register(commands: Any) -> None:
     cleanup.set_defaults(func=run_purge)
 
 
-def run_verify(_args: argparse.Namespace) -> int:
-    with desk().transaction() as session:
-        count, broken = verify_chain(session=session)
+def run_verify(args: argparse.Namespace) -> int:
+    """Walk the chain with the audit key, and check that it still reaches the head recorded
+    outside the database: the head file, or the head given from a digest."""
+    the_desk = desk()
+    head_file = engine_audit(the_desk.engine).head_file
+    try:
+        head = ChainHead.parse(args.head) if args.head else None
+        source = "the given head"
+        if head is None and head_file is not None:
+            head, source = read_head(head_file), str(head_file)
+    except ValueError as exc:
+        return fail(f"{exc}; give the head as 'ID HASH', as the digest shows it", 2)
+    with the_desk.reading() as session:
+        count, broken = verify_chain(session=session, head=head)
     if broken is None:
-        print(f"audit trail intact: {count} event(s)")
+        reach = f"; reaches event {head.event_id} of {source}" if head else "; no recorded head"
+        print(f"audit trail intact: {count} event(s){reach}")
         return 0
+    when = f" ({broken.at.isoformat()})" if broken.at else ""
     print(
-        f"audit trail BROKEN at event {broken.event_id} ({broken.at.isoformat()}): "
+        f"audit trail BROKEN at event {broken.event_id}{when}: "
         f"{broken.problem}; rows from there on cannot be trusted"
     )
     return 1
@@ -93,10 +113,13 @@ def run_register(args: argparse.Namespace) -> int:
 
 
 def run_purge(args: argparse.Namespace) -> int:
-    report = purge(desk(), now=utcnow(), dry_run=args.dry_run, actor=actor())
+    the_desk = desk()
+    remover = old_mail_remover(the_desk.settings.outbox_dir)
+    report = purge(the_desk, now=utcnow(), dry_run=args.dry_run, actor=actor(), old_files=remover)
     summary = {
         "cases": list(report.cases),
         "loose_messages": report.loose_messages,
+        "files": report.files,
         "dry_run": report.dry_run,
     }
     if args.json:
@@ -104,6 +127,7 @@ def run_purge(args: argparse.Namespace) -> int:
     else:
         verb = "would purge" if report.dry_run else "purged"
         print(
-            f"{verb} {len(report.cases)} case(s) and {report.loose_messages} mail(s) without a case"
+            f"{verb} {len(report.cases)} case(s), {report.loose_messages} mail(s) without a case "
+            f"and {report.files} sent copy(ies) in {the_desk.settings.outbox_dir}"
         )
     return 0

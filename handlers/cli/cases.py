@@ -57,7 +57,12 @@ def register(commands: Any) -> None:
         run_extend,
         reasons=True,
     )
-    _action(sub, "close", "close a case / zaak afsluiten", ["outcome"], run_close, note=True)
+    closing = _action(
+        sub, "close", "close a case / zaak afsluiten", ["outcome"], run_close, note=True
+    )
+    closing.add_argument(
+        "--force", action="store_true", help="close as done with tasks open (the note says why)"
+    )
 
 
 def _days(value: str) -> int:
@@ -125,7 +130,7 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
 
 def run_show(args: argparse.Namespace) -> int:
     the_desk, now = desk(), utcnow()
-    with the_desk.transaction() as session:
+    with the_desk.reading() as session:
         case = get_case_by_reference(session=session, reference=args.reference)
         if case is None:
             return fail(str(core.UnknownCase(args.reference)))
@@ -172,4 +177,4 @@ def run_extend(args: argparse.Namespace) -> int:
 
 
 def run_close(args: argparse.Namespace) -> int:
-    return _act(args, core.close, outcome=args.outcome, note=args.note)
+    return _act(args, core.close, outcome=args.outcome, note=args.note, force=args.force)

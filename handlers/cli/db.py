@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.keys import load_sealer
 from handlers.cli.common import settings
 from storage.engine import make_engine
 from storage.migrate import current_revision, upgrade
@@ -18,7 +19,9 @@ def register(commands: Any) -> None:
 
 
 def run_upgrade(_args: argparse.Namespace) -> int:
-    engine = make_engine(settings().database_url)
+    # The sealing key too: a migration that seals existing values (0005) seals with it.
+    config = settings()
+    engine = make_engine(config.database_url, sealer=load_sealer(config))
     upgrade(engine)
     print(f"database at revision {current_revision(engine)}")
     return 0

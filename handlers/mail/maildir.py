@@ -3,6 +3,8 @@
 The layout and the unique-name rule follow https://cr.yp.to/proto/maildir.html. A mail with a
 Message-ID is written once: `dsr-delivered/<sha256 of the id>` names its file, so a retry after
 a crash between the write and `mark_sent` (an expired outbox lease) finds it and writes nothing.
+The sent copies hold names, references and codes: the retention purge removes those older than
+the retention period (`remove_older_than`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import itertools
 import os
 import socket
 import time
+from collections.abc import Callable
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
@@ -19,6 +23,8 @@ _counter = itertools.count(1)
 
 
 def ensure_maildir(root: Path) -> None:
+    """The Maildir's folders, 0700: the mails hold names, references and codes."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
     for sub in ("tmp", "new", "cur"):
         (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -94,3 +100,34 @@ def _write_marker(marker: Path, name: str) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, marker)
     _fsync_dir(marker.parent)
+
+
+def remove_older_than(root: Path, cutoff: datetime, *, dry_run: bool = False) -> int:
+    """Remove the mails written before `cutoff` (file time) from new/, cur/ and tmp/, and the
+    Message-ID markers written then; return how many mails there were."""
+    limit = cutoff.timestamp()
+    count = 0
+    for sub in ("new", "cur", "tmp"):
+        folder = root / sub
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.is_file() and path.stat().st_mtime < limit:
+                count += 1
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+    markers = root / "dsr-delivered"
+    if not dry_run and markers.is_dir():
+        for path in markers.iterdir():
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+    return count
+
+
+def old_mail_remover(root: Path) -> Callable[[datetime, bool], int]:
+    """`remove_older_than` for the retention purge (bot/retention.py)."""
+
+    def remove(cutoff: datetime, dry_run: bool) -> int:
+        return remove_older_than(root, cutoff, dry_run=dry_run)
+
+    return remove

@@ -11,10 +11,11 @@ from sqlalchemy import text
 from bot import cases as core
 from bot.desk import Desk
 from bot.intake import process_message
-from bot.keys import EncryptionKeyError, load_sealer
+from bot.keys import EncryptionKeyError, load_audit_chain, load_sealer
 from bot.register import import_register, look_up
 from bot.rotation import rotate_keys
 from handlers.runtime import build_desk
+from storage.audit import iter_events
 from storage.sealing import generate_key
 from tests.factories import T0, make_settings
 from tests.mailbuilder import build_mail
@@ -95,3 +96,55 @@ def test_rotation_re_seals_under_the_new_key_and_keeps_lookups(db_url: str, tmp_
     assert look_up(only_new, address="ANNA@example.nl", actor="t", now=T0) is not None
     with pytest.raises(EncryptionKeyError):
         _desk(db_url, tmp_path, old)
+    assert core.get_case(only_new, reference=result.case or "").evidence
+
+
+PASSPORT, BSN, NAME_NOTE = "NL1234AB5", "123456782", "Gebeld met Jan Jansen"
+
+
+def test_notes_reasons_evidence_and_audit_notes_are_ciphertext_at_rest(
+    db_url: str, tmp_path: Path
+) -> None:
+    desk = _desk(db_url, tmp_path, generate_key())
+    reference = process_message(desk, build_mail(), now=T0, source="test").case or ""
+    core.verify_by_hand(
+        desk, reference=reference, note=f"paspoort {PASSPORT}, BSN {BSN}", actor="t", now=T0
+    )
+    core.extend(desk, reference=reference, reasons=f"{NAME_NOTE}: veel systemen", actor="t", now=T0)
+    core.close(desk, reference=reference, outcome="done", note=NAME_NOTE, actor="t", now=T0)
+    case = core.get_case(desk, reference=reference)
+    assert case.evidence and case.outcome_note == NAME_NOTE
+    stored = b""
+    with desk.engine.connect() as connection:
+        for query in (
+            "SELECT outcome_note, extension_reason, evidence FROM dsr_case",
+            "SELECT details, note FROM audit_event",
+        ):
+            for row in connection.execute(text(query)):
+                stored += b"\n".join(str(v).encode() for v in row)
+    for secret in (PASSPORT, BSN, NAME_NOTE, *case.evidence):
+        assert secret.encode() not in stored, secret
+    with desk.transaction() as session:
+        notes = [e.note for e in iter_events(session=session) if e.note]
+    assert notes == [f"paspoort {PASSPORT}, BSN {BSN}", NAME_NOTE]
+
+
+@pytest.mark.parametrize("name", ["encryption.key", "audit.key"])
+def test_a_key_file_others_can_read_is_refused(name: str, sqlite_url: str, tmp_path: Path) -> None:
+    settings = make_settings(sqlite_url, tmp_path, DSR_ENCRYPTION_KEY="")
+    load_sealer(settings), load_audit_chain(settings)
+    key_file = settings.var_dir / name
+    key_file.chmod(0o644)
+    load = load_sealer if name == "encryption.key" else load_audit_chain
+    with pytest.raises(EncryptionKeyError) as refused:
+        load(settings)
+    assert str(key_file) in str(refused.value) and f"chmod 600 {key_file}" in str(refused.value)
+
+
+def test_the_var_folder_is_made_private(sqlite_url: str, tmp_path: Path) -> None:
+    settings = make_settings(sqlite_url, tmp_path, DSR_ENCRYPTION_KEY="")
+    settings.var_dir.mkdir(mode=0o755)
+    settings.var_dir.chmod(0o755)
+    chain = load_audit_chain(settings)
+    assert stat.S_IMODE(settings.var_dir.stat().st_mode) == 0o700
+    assert chain.head_file == settings.var_dir / "audit.head" and len(chain.key) == 64

@@ -1,6 +1,8 @@
 """Retention purge and the register of requests (both databases)."""
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -8,6 +10,8 @@ from bot import cases as core
 from bot.desk import Desk
 from bot.intake import process_message
 from bot.retention import purge, register_rows
+from handlers.mail.maildir import old_mail_remover, write_maildir
+from storage.audit import iter_events, verify_chain
 from storage.models import Case, IdentityCheck, Message, OutboxItem
 from tests.factories import T0
 from tests.mailbuilder import build_mail
@@ -81,3 +85,36 @@ async def test_the_scheduled_purge_runs_once_per_local_day(desk: Desk) -> None:
     moments[0] += timedelta(days=1)
     await run()
     assert purged() == {first, second}
+
+
+def test_purge_clears_audit_notes_and_keeps_event_actor_and_time(desk: Desk) -> None:
+    reference = _closed_case(desk)
+    with desk.transaction() as session:
+        before = [(e.action, e.actor, e.at) for e in iter_events(session=session)]
+        assert any(e.note == "by phone" for e in iter_events(session=session))
+    purge(desk, now=CLOSED_AT + timedelta(days=731))
+    with desk.transaction() as session:
+        events = [e for e in iter_events(session=session) if e.reference == reference]
+        assert [(e.action, e.actor, e.at) for e in events][: len(before)] == before
+        assert all(e.note is None for e in events)
+        assert verify_chain(session=session)[1] is None
+
+
+def test_purge_removes_sent_mail_copies_older_than_the_retention_period(
+    desk: Desk, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "outbox"
+    old = write_maildir(outbox, b"Message-ID: <old@x>\n\nJan Jansen, code 123456\n")
+    fresh = write_maildir(outbox, b"Message-ID: <new@x>\n\nrecent\n")
+    now = CLOSED_AT + timedelta(days=731)
+    long_ago = (now - timedelta(days=800)).timestamp()
+    os.utime(old, (long_ago, long_ago))
+    for marker in (outbox / "dsr-delivered").iterdir():
+        if marker.read_text() == old.name:
+            os.utime(marker, (long_ago, long_ago))
+    remover = old_mail_remover(outbox)
+    assert purge(desk, now=now, dry_run=True, old_files=remover).files == 1
+    assert old.exists()
+    assert purge(desk, now=now, old_files=remover).files == 1
+    assert not old.exists() and fresh.exists()
+    assert len(list((outbox / "dsr-delivered").iterdir())) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from storage.audit import chain_head
 from storage.sealing import generate_key
 from tests.factories import make_settings, new_case
 from tests.handlers.test_cli import _desk, run_cli
@@ -62,3 +63,41 @@ def test_register_export_and_purge_dry_run(
     code, out, _ = run_cli(["purge", "--dry-run"], capsys)
     assert code == 0 and "would purge 0 case(s)" in out
     assert make_settings(env, tmp_path).retention_days == 730
+
+
+def test_verify_reports_rows_removed_from_the_end_of_the_trail(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = _desk(env, tmp_path)
+    for _ in range(3):
+        new_case(desk)
+    code, out, _ = run_cli(["audit", "verify"], capsys)
+    assert code == 0 and "intact: 3 event(s); reaches event 3" in out
+    with desk.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event WHERE id = 3"))
+    code, out, _ = run_cli(["audit", "verify"], capsys)
+    assert code == 1 and "BROKEN at event 3" in out and "missing at the end" in out
+
+
+def test_verify_checks_the_head_a_digest_carried(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = _desk(env, tmp_path)
+    new_case(desk)
+    with desk.transaction() as session:
+        head = chain_head(session=session)
+    assert head is not None
+    code, out, _ = run_cli(["audit", "verify", "--head", head.line()], capsys)
+    assert code == 0 and "reaches event 1 of the given head" in out
+    wrong = f"{head.event_id} {'0' * 64}"
+    code, out, _ = run_cli(["audit", "verify", "--head", wrong], capsys)
+    assert code == 1 and "recorded head" in out
+    code, _, err = run_cli(["audit", "verify", "--head", "one"], capsys)
+    assert code == 2 and "'ID HASH'" in err
+
+
+def test_purge_reports_the_sent_copies_it_removes(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(["purge", "--json"], capsys)
+    assert code == 0 and '"files": 0' in out

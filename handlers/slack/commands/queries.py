@@ -45,7 +45,7 @@ def list_blocks(deps: SlackDeps, word: str, *, user_id: str) -> tuple[str, list[
 
 def show_blocks(deps: SlackDeps, reference: str) -> tuple[str, list[Block]] | None:
     now, desk = deps.clock(), deps.desk
-    with desk.transaction() as session:
+    with desk.reading() as session:
         case = get_case_by_reference(session=session, reference=reference)
         if case is None or case.id is None:
             return None
@@ -60,7 +60,7 @@ def show_blocks(deps: SlackDeps, reference: str) -> tuple[str, list[Block]] | No
 
 def stats_text(deps: SlackDeps) -> str:
     today = deps.clock().astimezone(deps.desk.tz).date()
-    with deps.desk.transaction() as session:
+    with deps.desk.reading() as session:
         counts = count_by_state(session=session)
         overdue = count_overdue(session=session, states=sorted(ACTIVE), today=today)
     return build_stats(counts, overdue=overdue)
