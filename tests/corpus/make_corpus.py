@@ -6,7 +6,8 @@ order) is prefixed with its file's stem (`heldout2-h001`), so every id stays uni
 script only wraps them into RFC 5322 messages: headers (auto-reply, bounce, list), HTML-only
 bodies, legacy charsets, quoted-printable, and a rotating set of company signatures and legal
 disclaimers. Run: `uv run python tests/corpus/make_corpus.py [--split dev|heldout]` (default:
-every file).
+every file); `--add SOURCE` (a file name in source/) writes only that file's mails and puts
+their rows at the end of labels.csv, leaving the other mails as they are.
 """
 
 import argparse
@@ -207,10 +208,33 @@ def load_sources(only: str | None = None) -> list[Source]:
     return sources
 
 
+def _row(src: Source) -> list[str]:
+    also = ";".join(src.also)
+    return [f"mails/{src.ident}.eml", src.category, also, src.language, src.split, src.origin]
+
+
+def add(name: str) -> None:
+    """Write the mails of source/`name` alone; their rows replace any earlier ones of it."""
+    sources = [s for s in load_sources() if s.origin == Path(name).stem]
+    labels = HERE / "labels.csv"
+    with labels.open(encoding="utf-8") as fh:
+        rows = [r for r in csv.reader(fh) if r[-1] != Path(name).stem]
+    for number, src in enumerate(sources, start=len(rows) - 1):
+        (MAILS / f"{src.ident}.eml").write_bytes(_message(src, number).as_bytes())
+        rows.append(_row(src))
+    with labels.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    print(f"wrote {len(sources)} mails of {name} to {MAILS}")  # noqa: T201
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=SPLITS, help="build only this half")
+    parser.add_argument("--add", metavar="SOURCE", help="write only this source file's mails")
     args = parser.parse_args()
+    if args.add:
+        add(args.add)
+        return
     MAILS.mkdir(exist_ok=True)
     for old in MAILS.glob("*.eml"):
         old.unlink()
@@ -219,11 +243,8 @@ def main() -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["file", "category", "also", "language", "split", "source"])
         for number, src in enumerate(sources):
-            name = f"{src.ident}.eml"
-            (MAILS / name).write_bytes(_message(src, number).as_bytes())
-            also = ";".join(src.also)
-            row = [f"mails/{name}", src.category, also, src.language, src.split, src.origin]
-            writer.writerow(row)
+            (MAILS / f"{src.ident}.eml").write_bytes(_message(src, number).as_bytes())
+            writer.writerow(_row(src))
     print(f"wrote {len(sources)} mails to {MAILS}")  # noqa: T201
 
 
