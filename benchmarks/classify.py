@@ -2,7 +2,8 @@
 
 Run: `uv run python benchmarks/classify.py [--split dev|heldout|all] [--errors]`.
 Prints accuracy, per-category precision/recall, the confusion matrix, requests that came out
-as `other` without triage, the triage share, time per mail, peak memory and cold-start time.
+as `other` without triage, the triage share, time per mail, peak memory and cold-start time,
+then the routes (case, review, ignore) and the time against text size of benchmarks/routes.py.
 """
 
 import argparse
@@ -179,6 +180,7 @@ def main() -> None:
     parser.add_argument(
         "--no-cv", action="store_true", help="skip the leave-one-file-out figures (dev half)"
     )
+    parser.add_argument("--no-routes", action="store_true", help="skip benchmarks/routes.py")
     args = parser.parse_args()
     mails = load_corpus()
     print(f"import + first classification (fresh process): {cold_start() * 1000:.0f} ms")
@@ -193,6 +195,18 @@ def main() -> None:
             report(split, [o for o in outcomes if o.mail.split == split], errors=args.errors)
     if not args.no_cv and args.split in ("dev", "all"):
         cross_validated()
+    if not args.no_routes:
+        routes()
+
+
+def routes() -> None:
+    """The route figures (benchmarks/routes.py), so that CI prints them with these."""
+    spec = importlib.util.spec_from_file_location("routes", Path(__file__).parent / "routes.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError("benchmarks/routes.py not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([])
 
 
 def cross_validated() -> None:

@@ -2,20 +2,29 @@
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from bot.mail.machine import auto_reply_reason
 from bot.mail.quoting import split_reply
 
+from .budget import BUDGET_S, MAX_TEXT, Budget, BudgetExceeded
 from .language import detect_language
 from .model import Model, Prediction, features, load_model
 from .result import Classification
+from .routing import MODEL_WORDS
+from .routing import route as _route
 from .scoring import FIRST_PERSON_WORDS, OWN_WORDS, Hit, build_document, find_hits, scores
 from .text import html_to_text, normalise, sentences
 from .vocabulary import REQUEST_CATEGORIES, load_vocabulary
 
 __all__ = ["Fusion", "Prepared", "classify", "classify_prepared", "prepare"]
+
+_OUT_OF_TIME = "time budget exceeded"
+# raw text read before quotes are set aside: room for markup and for a quoted history or
+# signature around the new text, of which `MAX_TEXT` characters are read
+_MAX_RAW = 2 * MAX_TEXT
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|antw|aw|sv|vs)\s*:\s*)+", re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*((fw|fwd|doorst)\s*:\s*)+", re.IGNORECASE)
@@ -48,7 +57,8 @@ class Fusion:
     writer says nothing of their own ("mijn", "my"), the model alone must show "some request"
     above `silent_bar` ("Zie bijlage." is too short for the model to be sure of anything). A
     request phrase read in its everyday sense in a sentence about the writer's own data always
-    sends the mail to triage.
+    sends the mail to triage. Triage marks what might be a request; `routing.route` then
+    decides whether a person looks (review) or the mail is ordinary (ignore).
     """
 
     lexicon: float = 1.0
@@ -116,8 +126,8 @@ def _decide(
         ((total[c], c) for c in REQUEST_CATEGORIES if total.get(c, 0.0) > 0), reverse=True
     )
     signals = [h for h in hits if h.signal]
-    # DESIGN.md: nothing that may be a request disappears silently. Any undampened request
-    # phrase, even a weak one, sends an `other` decision to a human.
+    # nothing that may be a request disappears silently: any undampened request phrase, even
+    # a weak one, marks an `other` decision for triage (`routing` then decides who looks)
     hints = [h for h in hits if h.category in REQUEST_CATEGORIES and not h.dampened]
     signals = signals or hints
     if not requests or requests[0][0] < _MIN_REQUEST:
@@ -132,6 +142,8 @@ def _decide(
             auto_reply=False,
             needs_triage=bool(signals),
             evidence=evidence or ("no request phrase found",),
+            route="review",
+            reason="",  # set by `_route`
         )
     best, category = requests[0]
     second = requests[1][0] if len(requests) > 1 else 0.0
@@ -146,6 +158,8 @@ def _decide(
         auto_reply=False,
         needs_triage=confidence < threshold or dampened,
         evidence=_evidence(hits, category),
+        route="review",
+        reason="",  # set by `_route`
     )
 
 
@@ -161,22 +175,37 @@ class Prepared:
 
 
 def _asks(lines: list[str]) -> bool:
-    """Whether these sentences hold a request phrase of their own."""
+    """Whether these sentences hold a request phrase of their own (a weak hint such as "uit
+    dienst" in a forwarding note does not ask anything)."""
     hits = find_hits(build_document([], lines), load_vocabulary())
-    return any(h.category in REQUEST_CATEGORIES for h in hits)
+    return any(h.category in REQUEST_CATEGORIES and h.tier != "weak" for h in hits)
 
 
-def prepare(text: str, subject: str = "", headers: Mapping[str, str] | None = None) -> Prepared:
-    """The mail's new text (quotes, signatures and disclaimers set aside), normalised."""
+def prepare(
+    text: str,
+    subject: str = "",
+    headers: Mapping[str, str] | None = None,
+    *,
+    budget: Budget | None = None,
+) -> Prepared:
+    """The mail's new text (quotes, signatures and disclaimers set aside), normalised; at
+    most `MAX_TEXT` characters of it, and of the subject, are read."""
     view = _Headers(headers or {})
     vocabulary = load_vocabulary()
-    parts = split_reply(html_to_text(text))
-    body = [_respell(line, vocabulary.spelling) for line in sentences(parts.new)]
+    parts = split_reply(html_to_text(text[:_MAX_RAW]))
+    if budget is not None:
+        budget.check()
+    new = parts.new[:MAX_TEXT]
+    body = [_respell(line, vocabulary.spelling) for line in sentences(new)]
     if (parts.forward or _FORWARD_PREFIX.match(subject)) and not _asks(body):
         # "Onderstaand verzoek kwam bij ons binnen, willen jullie dit oppakken?": a note that
         # asks nothing itself is about the forwarded mail
-        forwarded = sentences(split_reply(parts.quoted).new)
+        forwarded = sentences(split_reply(parts.quoted[: MAX_TEXT - len(new)]).new)
         body += [_respell(line, vocabulary.spelling) for line in forwarded]
+    if budget is not None:
+        budget.check()
+    body = _without_link_labels(body, vocabulary.footer_labels)
+    subject = subject[:MAX_TEXT]
     subject_lines = _subject(subject)
     words = " ".join([*subject_lines, *body] or sentences(parts.quoted)).split()
     language = detect_language(words)
@@ -188,6 +217,18 @@ def prepare(text: str, subject: str = "", headers: Mapping[str, str] | None = No
         and any(vocabulary.dampeners.search(line) for line in body)
     )
     return Prepared(subject_lines, body, language, reason, business)
+
+
+def _without_link_labels(body: list[str], labels: frozenset[str]) -> list[str]:
+    """`body` without lines that are only a link's label ("unsubscribe") when the other lines
+    say more (`MODEL_WORDS` words or more) and nothing of the writer's own person."""
+    rest = [line for line in body if line not in labels]
+    if len(rest) == len(body):
+        return body
+    words = " ".join(rest).split()
+    if len(words) < MODEL_WORDS or FIRST_PERSON_WORDS.intersection(words):
+        return body
+    return rest
 
 
 def _learned(prediction: Prediction, category: str) -> tuple[str, ...]:
@@ -261,6 +302,8 @@ def _combine(
             auto_reply=False,
             needs_triage=triage,
             evidence=(evidence or ("no request phrase found",)) + learned,
+            route="review",
+            reason="",  # set by `_route`
         )
     best = total.get(category, 0.0)
     also = tuple(
@@ -276,6 +319,8 @@ def _combine(
         needs_triage=confidence < threshold or dampened,
         evidence=_evidence(hits, category) + _learned(prediction, category)
         or ("no decisive phrase found",),
+        route="review",
+        reason="",  # set by `_route`
     )
 
 
@@ -285,9 +330,35 @@ def classify(
     subject: str = "",
     headers: Mapping[str, str] | None = None,
     threshold: float = 0.6,
+    budget_s: float = BUDGET_S,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Classification:
-    """Classify one mail's new text (quotes, signatures and disclaimers set aside)."""
-    return classify_prepared(prepare(text, subject, headers), threshold=threshold)
+    """Classify one mail's new text (quotes, signatures and disclaimers set aside).
+
+    At most `MAX_TEXT` characters of the new text are read. `budget_s` bounds the time:
+    `clock` is read between steps, and once the budget is spent the answer is route
+    `review` with reason "time budget exceeded" (a person looks; nothing is lost).
+    """
+    budget = Budget(clock, clock() + budget_s)
+    try:
+        mail = prepare(text, subject, headers, budget=budget)
+        return classify_prepared(mail, threshold=threshold, budget=budget)
+    except BudgetExceeded:
+        return _out_of_time()
+
+
+def _out_of_time() -> Classification:
+    return Classification(
+        category="other",
+        confidence=0.0,
+        also=(),
+        language="nl",
+        auto_reply=False,
+        needs_triage=True,
+        evidence=(_OUT_OF_TIME,),
+        route="review",
+        reason=_OUT_OF_TIME,
+    )
 
 
 def classify_prepared(
@@ -296,13 +367,29 @@ def classify_prepared(
     threshold: float = 0.6,
     model: Model | None = None,
     fusion: Fusion = FUSION,
+    budget: Budget | None = None,
 ) -> Classification:
     """Classify a prepared mail; `model` replaces the shipped one (cross-validation)."""
     if mail.auto_reply is not None:
-        return Classification("other", 1.0, (), mail.language, True, False, (mail.auto_reply,))
+        return Classification(
+            category="other",
+            confidence=1.0,
+            also=(),
+            language=mail.language,
+            auto_reply=True,
+            needs_triage=False,
+            evidence=(mail.auto_reply,),
+            route="ignore",
+            reason="machine mail (auto-reply, delivery report or list)",
+        )
+    check = budget.check if budget is not None else None
     vocabulary = load_vocabulary()
-    hits = find_hits(build_document(mail.subject, mail.body), vocabulary, business=mail.business)
+    document = build_document(mail.subject, mail.body)
+    hits = find_hits(document, vocabulary, business=mail.business, check=check)
     found = features(mail.subject, mail.body)
     prediction = (model or load_model()).predict(found)
+    if check is not None:
+        check()
     words = " ".join(mail.body).split()
-    return _combine(hits, prediction, words, mail.language, threshold, fusion)
+    result = _combine(hits, prediction, words, mail.language, threshold, fusion)
+    return _route(result, hits, prediction, words)

@@ -9,10 +9,8 @@ names the features that pushed it, as the words of the mail they came from.
 """
 
 import functools
-import heapq
 import json
 import math
-import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -103,9 +101,7 @@ class Prediction:
 
     def top_words(self, category: str, count: int) -> list[str]:
         """The first `count` different words of `reasons(category)`, in that order."""
-        if not isinstance(self._pushes, _Pushes):
-            return list(dict.fromkeys(w for _, w in self.reasons(category)))[:count]
-        return self._pushes.top_words(category, count)
+        return list(dict.fromkeys(w for _, w in self.reasons(category)))[:count]
 
 
 @dataclass(frozen=True)
@@ -193,18 +189,6 @@ class _Pushes(Mapping[str, tuple[tuple[float, str], ...]]):
 
     def __getitem__(self, category: str) -> tuple[tuple[float, str], ...]:
         return tuple(sorted(self._unsorted(category), key=lambda x: -x[0]))
-
-    def top_words(self, category: str, count: int) -> list[str]:
-        """What `dict.fromkeys` of the sorted pushes' words gives, cut to `count`, without
-        sorting them all: `nlargest` is the sort's head, equal pushes in the same order."""
-        pushes = self._unsorted(category)
-        size = 4 * count
-        while True:
-            head = heapq.nlargest(size, pushes, key=operator.itemgetter(0))
-            words = list(dict.fromkeys(w for _, w in head))
-            if len(words) >= count or len(head) == len(pushes):
-                return words[:count]
-            size *= 4
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._model.categories)

@@ -7,30 +7,18 @@ Each phrase is filed under one of its needles (the rarest-looking), so a mail vi
 the phrases that one of its texts points to.
 """
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["NeedleIndex", "rarest", "within_line"]
+__all__ = ["NeedleIndex", "rarest"]
 
 _GRAM = 3
-# the pieces `compile_pattern` writes that never match a line break
-_NO_BREAK = re.compile(
-    r"\(\?<!\[\\w-\]\)|\(\?!\[\\w-\]\)|\(\?:\[\^\\s\]\+ \)\{0,5\}|\\w\*|\(\?:|\[[\w' -]+\]"
-)
-_PLAIN = re.compile(r"[\w' ()|?-]*")
 
 Gram = tuple[str, ...]
 
 
 def _grams(text: str) -> set[Gram]:
     return set(zip(*(text[i:] for i in range(_GRAM)), strict=False))
-
-
-def within_line(pattern: str) -> bool:
-    """Whether a compiled phrase pattern can only match text without a line break: it is
-    made of literal words, groups, options, `\\w*`, ` ~ ` gaps and whole-word guards."""
-    return _PLAIN.fullmatch(_NO_BREAK.sub("", pattern)) is not None
 
 
 def rarest(needles: Sequence[frozenset[str]]) -> frozenset[str]:

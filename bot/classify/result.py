@@ -1,12 +1,27 @@
-"""The classifier's answer, in the shape CONTRACT.md gives for `dsr classify --json`."""
+"""The classifier's answer: what `dsr classify --json` prints and what intake acts on."""
 
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["Classification"]
+__all__ = ["ROUTES", "Classification", "Route"]
+
+Route = Literal["case", "review", "ignore"]
+ROUTES: tuple[Route, ...] = ("case", "review", "ignore")
 
 
 @dataclass(frozen=True)
 class Classification:
+    """`route` is what intake does with a person's mail:
+
+    - `case`: a data-subject request whose kind is known with confidence; a case is opened
+      and acknowledged (GDPR art. 12(3): the month runs from receipt);
+    - `review`: it might be a request; a person looks first, no case is opened and nothing is
+      sent until they do (`needs_triage` is true exactly then);
+    - `ignore`: ordinary or machine mail, left alone for the people reading the mailbox.
+
+    `reason` says in a few words why the route was chosen (never the mail's text).
+    """
+
     category: str
     confidence: float
     also: tuple[str, ...]
@@ -14,6 +29,8 @@ class Classification:
     auto_reply: bool
     needs_triage: bool
     evidence: tuple[str, ...]
+    route: Route
+    reason: str
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -24,4 +41,6 @@ class Classification:
             "auto_reply": self.auto_reply,
             "needs_triage": self.needs_triage,
             "evidence": list(self.evidence),
+            "route": self.route,
+            "reason": self.reason,
         }

@@ -3,7 +3,7 @@
 import re
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .vocabulary import Phrase, Vocabulary
@@ -20,7 +20,7 @@ __all__ = [
 
 _WINDOW = 6
 # the writer's own person ("mijn", "my"), and the writer speaking at all ("ik", "I")
-OWN_WORDS = frozenset({"mij", "me", "mijn", "mn", "mezelf", "my", "mine", "myself"})
+OWN_WORDS = frozenset({"mij", "me", "mijn", "mijne", "mn", "mezelf", "my", "mine", "myself"})
 FIRST_PERSON_WORDS = OWN_WORDS | {"ik", "i", "i'm", "i'd", "i've"}
 
 
@@ -167,30 +167,28 @@ def _led_matches(phrase: Phrase, text: str) -> Iterator[re.Match[str]]:
             end = match.end()
 
 
-def _matches(phrase: Phrase, text: str, present: set[str]) -> Iterator[re.Match[str]]:
-    """The phrase's matches in `text`. One that holds no line break is looked for only in
-    the lines from the first to the last holding its key needle: every match contains one,
-    and outside the lines (a line break or the end on either side) a match is the same."""
+def _matches(phrase: Phrase, text: str) -> Iterator[re.Match[str]]:
+    """The phrase's matches in `text`: searched only where one of its `lead` texts occurs
+    when every match starts with one, else everywhere."""
     if phrase.lead:
         return _led_matches(phrase, text)
-    if not (phrase.within_line and phrase.key):
-        return phrase.regex.finditer(text)
-    here = [t for t in phrase.key if t in present]
-    first = min(text.find(t) for t in here)
-    last = max(text.rfind(t) for t in here)
-    end = text.find("\n", last)
-    return phrase.regex.finditer(
-        text, text.rfind("\n", 0, first) + 1, len(text) if end < 0 else end
-    )
+    return phrase.regex.finditer(text)
 
 
-def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> list[Hit]:
+def find_hits(
+    doc: Document,
+    vocab: Vocabulary,
+    *,
+    business: bool = False,
+    check: Callable[[], None] | None = None,
+) -> list[Hit]:
     """Every phrase found, weighed; overlapping finds of one category keep the heaviest.
 
     `business`: the mail speaks for an organisation ("wij", "ons", no "ik"), so request
     phrases are read in their everyday sense and at most send the mail to triage.
+    `check` is called after each phrase's search (recognition's time budget).
     """
-    found: dict[str, list[Hit]] = defaultdict(list)
+    found: list[Hit] = []
     text = doc.text
     present = vocab.present(text)
     on_topic = bool(vocab.topic.search(text))
@@ -200,30 +198,77 @@ def find_hits(doc: Document, vocab: Vocabulary, *, business: bool = False) -> li
         # a cheap test first: the literal words the phrase cannot match without
         if any(needle.isdisjoint(present) for needle in phrase.needles):
             continue
-        for match in _matches(phrase, text, present):
+        for match in _matches(phrase, text):
             hit = _hit(phrase, doc, match.span(), vocab, business, on_topic, contexts)
             if hit is not None:
-                found[hit.category].append(hit)
+                found.append(hit)
+        if check is not None:
+            check()
+    return drop_contained(keep_heaviest(found))
+
+
+def keep_heaviest(hits: Iterable[Hit]) -> list[Hit]:
+    """Per category, the heaviest finds that do not overlap (of equal weight the longer, more
+    specific reading). Sorting, then one binary search per find among those kept: n log n."""
+    by_category: dict[str, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        by_category[hit.category].append(hit)
     kept: list[Hit] = []
-    for hits in found.values():
+    for group in by_category.values():
+        starts: list[int] = []  # kept finds are disjoint: sorted by start, also by end
         chosen: list[Hit] = []
-        # the heaviest first; of equal weight the longer, more specific reading
-        for hit in sorted(hits, key=lambda h: (-h.weight, h.start - h.end)):
-            if all(hit.end <= c.start or hit.start >= c.end for c in chosen):
-                chosen.append(hit)
-        kept.extend(chosen)
-    # a longer phrase of another kind that contains this one is the more specific reading
-    return [
-        h
-        for h in kept
-        if not any(
-            g.category != h.category
-            and g.start <= h.start
-            and h.end <= g.end
-            and g.end - g.start > h.end - h.start
-            for g in kept
-        )
-    ]
+        picked: list[Hit] = []  # in the order chosen: heaviest first
+        for hit in sorted(group, key=lambda h: (-h.weight, h.start - h.end)):
+            i = bisect_right(starts, hit.start)
+            if i and chosen[i - 1].end > hit.start:
+                continue
+            if i < len(chosen) and chosen[i].start < hit.end:
+                continue
+            starts.insert(i, hit.start)
+            chosen.insert(i, hit)
+            picked.append(hit)
+        kept.extend(picked)
+    return kept
+
+
+def drop_contained(hits: list[Hit]) -> list[Hit]:
+    """`hits` without those inside a longer find of another category (the more specific
+    reading). One sweep by start (longest first), keeping the furthest end reached by each
+    of the two categories that reach furthest: n log n for the sort, then linear."""
+    order = sorted(hits, key=lambda h: (h.start, -h.end))
+    # (end, category) of the two categories whose earlier finds reach furthest
+    first: tuple[int, str] = (-1, "")
+    second: tuple[int, str] = (-1, "")
+    dropped: set[int] = set()
+    i = 0
+    while i < len(order):
+        # finds with the same span contain each other but are not longer: one group
+        j = i
+        span = (order[i].start, order[i].end)
+        while j < len(order) and (order[j].start, order[j].end) == span:
+            j += 1
+        for k in range(i, j):
+            hit = order[k]
+            reach = second[0] if first[1] == hit.category else first[0]
+            if reach >= hit.end:
+                dropped.add(id(hit))
+        for k in range(i, j):
+            first, second = _furthest(first, second, (order[k].end, order[k].category))
+        i = j
+    return [h for h in hits if id(h) not in dropped]
+
+
+def _furthest(
+    first: tuple[int, str], second: tuple[int, str], new: tuple[int, str]
+) -> tuple[tuple[int, str], tuple[int, str]]:
+    """The two furthest reaches of distinct categories, with `new` taken in."""
+    if new[1] == first[1]:
+        return max(first, new), second
+    if new[0] > first[0]:
+        return new, first
+    if new[1] == second[1] or new[0] > second[0]:
+        return first, max(second, new) if new[1] == second[1] else new
+    return first, second
 
 
 def scores(hits: list[Hit], *, weak_other: bool = True) -> dict[str, float]:

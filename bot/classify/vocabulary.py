@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.categories import ALL_CATEGORIES, REQUEST_KINDS
 
-from .needles import NeedleIndex, rarest, within_line
+from .needles import NeedleIndex, rarest
 
 __all__ = [
     "CATEGORIES",
@@ -44,8 +44,6 @@ class Phrase:
     """Texts of which every match starts with one (`leading_literals`); empty: unknown."""
     key: frozenset[str] = frozenset()
     """The needle the phrase is filed under in the vocabulary's index (`needles.rarest`)."""
-    within_line: bool = False
-    """Its matches hold no line break, so a search may keep to the lines holding `key`."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,7 @@ class Vocabulary:
     function_words: Mapping[str, frozenset[str]]
     spelling: Mapping[str, str]
     index: NeedleIndex
+    footer_labels: frozenset[str] = frozenset()
 
     def present(self, text: str) -> set[str]:
         """Which of the phrases' `needles` occur in `text`."""
@@ -175,8 +174,8 @@ def _phrases(table: Mapping[str, object]) -> list[Phrase]:
                 regex = compile_pattern(source)
                 needles = tuple(frozenset(n) for n in required_literals(source))
                 lead = frozenset(leading_literals(source))
-                key, single = rarest(needles), within_line(regex.pattern)
-                phrase = Phrase(category, tier, source, regex, carries, needles, lead, key, single)
+                key = rarest(needles)
+                phrase = Phrase(category, tier, source, regex, carries, needles, lead, key)
                 found.append(phrase)
     return found
 
@@ -213,4 +212,5 @@ def load_vocabulary() -> Vocabulary:
         past=re.compile("|".join(f"(?:{p})" for p in cues["past"]["cues"])),
         function_words={k: frozenset(v) for k, v in cues["language"].items()},
         spelling={str(k): str(v) for k, v in cues.get("spelling", {}).items()},
+        footer_labels=frozenset(cues.get("footer", {}).get("labels", ())),
     )

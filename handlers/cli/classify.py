@@ -16,7 +16,7 @@ from handlers.cli.common import settings
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "classify",
-        help="recognise the kind of request (no database) / soort verzoek herkennen",
+        help="recognise a request and its route (no database) / verzoek en route herkennen",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="RFC 5322 files, or - for stdin")
     parser.add_argument("--text", action="store_true", help="inputs are plain text, not mail")
@@ -49,15 +49,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"dsr: {name}: cannot read ({exc.strerror}); skipped", file=sys.stderr)
             failed = True
             continue
-        result = _result(raw, plain_text=args.text, threshold=threshold)
+        try:
+            result = _result(raw, plain_text=args.text, threshold=threshold)
+        except Exception as exc:  # one bad input must not stop the batch
+            print(f"dsr: {name}: not classified ({type(exc).__name__}); skipped", file=sys.stderr)
+            failed = True
+            continue
         if name != "-":
             result = {"file": name, **result}
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
         else:
-            triage = " (needs triage)" if result["needs_triage"] else ""
             print(
-                f"{name}: {result['category']}{triage} {result['confidence']:.2f} "
-                f"[{result['language']}] {', '.join(result['evidence'][:5])}"
+                f"{name}: {result['route']} ({result['reason']}) {result['category']} "
+                f"{result['confidence']:.2f} [{result['language']}] "
+                f"{', '.join(result['evidence'][:5])}"
             )
     return 1 if failed else 0

@@ -10,7 +10,17 @@ import pytest
 from tests.handlers.test_cli import run_cli
 from tests.mailbuilder import build_mail
 
-KEYS = {"category", "confidence", "also", "language", "auto_reply", "needs_triage", "evidence"}
+KEYS = {
+    "category",
+    "confidence",
+    "also",
+    "language",
+    "auto_reply",
+    "needs_triage",
+    "evidence",
+    "route",
+    "reason",
+}
 
 
 def test_files_give_one_json_line_each_with_the_file_name(
@@ -54,3 +64,26 @@ def test_an_unreadable_file_is_reported_and_the_others_still_classified(
     assert code == 1
     assert "missing.eml: cannot read" in err
     assert json.loads(out)["file"] == str(good)
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        pytest.param("Please delete all personal data you hold about me.", "case", id="request"),
+        pytest.param("Ik wil mijn adres aanpassen voor de factuur.", "review", id="might-be"),
+        pytest.param(
+            "Hello,\n\nPlease find the attachment.\n\nRegards,\nJohn", "ignore", id="ordinary"
+        ),
+    ],
+)
+def test_the_route_is_printed(
+    text: str, route: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mail.txt"
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = run_cli(["classify", str(path), "--text", "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["route"] == route and result["reason"]
+    assert result["needs_triage"] is (route == "review")
+    code, out, _ = run_cli(["classify", str(path), "--text"], capsys)
+    assert code == 0 and out.startswith(f"{path}: {route} (")

@@ -195,8 +195,11 @@ def test_to_json_has_exactly_the_contract_shape() -> None:
         "auto_reply",
         "needs_triage",
         "evidence",
+        "route",
+        "reason",
     ]
     assert data["category"] in CATEGORIES
+    assert data["route"] in ("case", "review", "ignore")
     assert isinstance(data["also"], list) and isinstance(data["evidence"], list)
     assert isinstance(data["confidence"], float) and 0.0 <= data["confidence"] <= 1.0
 
