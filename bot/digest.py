@@ -1,5 +1,6 @@
-"""The daily digest (overdue, due this week, awaiting identity, needs triage, unassigned) and
-the extension figures; both also serve `/dsr stats`."""
+"""The daily digest (overdue, due this week, awaiting identity, needs triage, unassigned, and
+mail waiting for review longer than one working day) and the extension figures; both also
+serve `/dsr stats`."""
 
 from __future__ import annotations
 
@@ -13,14 +14,21 @@ from bot.deadline import local_date
 from bot.desk import Desk
 from bot.outbox import queue_mail, queue_slack
 from bot.reminders import KIND_WORDS, SECRETARIAT_LANGUAGE, days_words
+from bot.review_queue import late_reviews, waiting_days
 from bot.states import CLOSED
 from bot.wording import long_date
+from storage.audit import ChainHead, chain_head
 from storage.models import Case
 from storage.outbox import existing_keys
 from storage.reminders import digest_sections, extension_counts
 
 WEEK = timedelta(days=7)
 ITEMS_PER_SECTION = 10
+REVIEW_KEY = "review_waiting"
+REVIEW_TITLES = {
+    "nl": "Mogelijke verzoeken die langer dan een werkdag op beoordeling wachten",
+    "en": "Possible requests waiting for review for more than one working day",
+}
 
 TITLES: dict[str, dict[str, str]] = {
     "nl": {
@@ -57,25 +65,55 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class DigestReview:
+    """A review item that has waited longer than one working day (no case yet)."""
+
+    item_id: int
+    kind: str
+    received: date
+    waiting_days: int
+
+
+@dataclass(frozen=True)
 class Digest:
     day: date
     sections: tuple[DigestSection, ...]
+    reviews: int = 0
+    review_items: tuple[DigestReview, ...] = ()
+    # The audit chain's last event, carried out of the database every day: rows removed from
+    # the end of the trail later no longer reach it (`dsr audit verify --head`).
+    audit_head: ChainHead | None = None
 
     @property
     def empty(self) -> bool:
-        return all(section.count == 0 for section in self.sections)
+        return self.reviews == 0 and all(section.count == 0 for section in self.sections)
 
     def counts(self) -> dict[str, int]:
-        return {section.key: section.count for section in self.sections}
+        """Cases per section, and `review_waiting` when mail waits for review too long."""
+        counts = {section.key: section.count for section in self.sections}
+        return counts | ({REVIEW_KEY: self.reviews} if self.reviews else {})
 
 
 def build_digest(desk: Desk, now: datetime) -> Digest:
     """The digest as it stands at `now` (for the morning post and for `/dsr stats`)."""
     with desk.transaction() as session:
-        return collect_digest(session=session, today=local_date(now, tz=desk.tz, name="now"))
+        today = local_date(now, tz=desk.tz, name="now")
+        return collect_digest(desk, session=session, today=today)
 
 
-def collect_digest(*, session: Session, today: date) -> Digest:
+def collect_digest(desk: Desk, *, session: Session, today: date) -> Digest:
+    reviews, rows = late_reviews(desk, session=session, today=today, limit=ITEMS_PER_SECTION)
+    review_items = tuple(
+        DigestReview(
+            item_id=row.item.id or 0,
+            kind=_review_kind(row.item.category, row.item.also),
+            received=local_date(row.item.received_at, tz=desk.tz, name="received_at"),
+            waiting_days=waiting_days(
+                row.item.received_at, today=today, tz=desk.tz, cal=desk.calendar
+            ),
+        )
+        for row in rows
+    )
     found = digest_sections(
         session=session,
         closed={str(s) for s in CLOSED},
@@ -89,7 +127,14 @@ def collect_digest(*, session: Session, today: date) -> Digest:
             DigestSection(key, count, tuple(_item(case, today) for case in cases))
             for key, (count, cases) in found.items()
         ),
+        reviews=reviews,
+        review_items=review_items,
+        audit_head=chain_head(session=session),
     )
+
+
+def _review_kind(category: str, also: list[str]) -> str:
+    return category if category != "other" or not also else also[0]
 
 
 def queue_digest(
@@ -101,7 +146,7 @@ def queue_digest(
     key = f"digest:{today.isoformat()}"
     if existing_keys(session=session, keys=[key]):
         return None
-    found = collect_digest(session=session, today=today)
+    found = collect_digest(desk, session=session, today=today)
     if found.empty or dry_run:
         return None if found.empty else found
     settings = desk.settings
@@ -157,7 +202,37 @@ def digest_context(digest: Digest, *, language: str = SECRETARIAT_LANGUAGE) -> d
             for section in digest.sections
             if section.count
         ],
+        "reviews": _review_words(digest, lang) if digest.reviews else None,
+        "audit_head": _head_words(digest.audit_head),
     }
+
+
+def _head_words(head: ChainHead | None) -> dict[str, Any] | None:
+    return {"event": head.event_id, "hash": head.hash} if head is not None else None
+
+
+def _review_words(digest: Digest, lang: str) -> dict[str, Any]:
+    nl = lang == "nl"
+    return {
+        "title": REVIEW_TITLES[lang],
+        "count": digest.reviews,
+        "more": digest.reviews - len(digest.review_items),
+        "lines": [
+            {
+                "id": item.item_id,
+                "kind": KIND_WORDS[lang].get(item.kind, item.kind),
+                "received": long_date(item.received, lang),
+                "days": _working_days_words(item.waiting_days, nl=nl),
+            }
+            for item in digest.review_items
+        ],
+    }
+
+
+def _working_days_words(days: int, *, nl: bool) -> str:
+    if nl:
+        return f"{days} {'werkdag' if days == 1 else 'werkdagen'}"
+    return f"{days} working {'day' if days == 1 else 'days'}"
 
 
 def _item_words(item: DigestItem, lang: str) -> dict[str, Any]:
@@ -180,7 +255,29 @@ def digest_text(digest: Digest, *, language: str = SECRETARIAT_LANGUAGE) -> str:
         lines.extend(_line(item) for item in section["cases"])
         if section["more"]:
             lines.append(f"… {'en nog' if nl else 'and'} {section['more']}")
+    if reviews := values["reviews"]:
+        lines.append(f"\n*{reviews['title']}: {reviews['count']}*")
+        lines.extend(_review_line(item, nl=nl) for item in reviews["lines"])
+        if reviews["more"]:
+            lines.append(f"… {'en nog' if nl else 'and'} {reviews['more']}")
+        lines.append("/dsr review")
+    if digest.audit_head is not None:
+        head = digest.audit_head
+        label = "Audittrail, laatste gebeurtenis" if nl else "Audit trail, last event"
+        lines.append(f"\n{label}: `{head.line()}`")
     return "\n".join(lines)
+
+
+def _review_line(item: dict[str, Any], *, nl: bool) -> str:
+    if nl:
+        return (
+            f"• Beoordeling {item['id']} (mogelijk {item['kind']}), ontvangen "
+            f"{item['received']}, wacht {item['days']}"
+        )
+    return (
+        f"• Review {item['id']} (possibly {item['kind']}), received {item['received']}, "
+        f"waiting {item['days']}"
+    )
 
 
 def _line(item: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,21 +20,26 @@ from sqlmodel import Session
 from bot.cases import NewCase, audit, open_case
 from bot.categories import plain_words
 from bot.classify import classify
+from bot.classify.result import Classification
 from bot.compose import LOOP_HEADER, message_id_domain
 from bot.desk import Desk
 from bot.identity import CodeTarget, code_target, handle_reply, issue_code
 from bot.mail.authresults import auth_failures
-from bot.mail.machine import MachineVerdict, classify_sender
-from bot.mail.parse import ParsedMail, parse_message
+from bot.mail.machine import MachineVerdict, classify_sender, is_machine_sender
+from bot.mail.parse import ParsedMail, parse_message, strip_envelope
 from bot.mail.quoting import split_reply
 from bot.outbox import loop_token, queue_mail, queue_slack
+from bot.privacy import normalise_address
+from bot.review_queue import queue_review_post
 from bot.states import CLOSED
 from bot.templates import LANGUAGES, environment
 from bot.wording import long_date
 from storage.cases import get_case_by_reference
+from storage.inbound import RECEIVED, claim_received, finish_received, stored_state
 from storage.messages import add_message, case_for_outbound_ids, find_stored, is_our_message_id
-from storage.models import Case
+from storage.models import Case, IdentityCheck
 from storage.outbox import find_by_message_id, mark_final
+from storage.reviews import add_review_item
 
 logger = logging.getLogger("dsr.intake")
 REFERENCE_IN_SUBJECT = re.compile(r"\[\s*(DSR-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
@@ -55,7 +61,7 @@ class Inbound:
 
 @dataclass(frozen=True)
 class IntakeResult:
-    action: str  # created | threaded | ignored | duplicate | quarantined
+    action: str  # created | threaded | review | ignored | duplicate | quarantined
     case: str | None
     category: str | None
     reason: str
@@ -103,23 +109,34 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
     if unusable is not None:
         return _quarantine(desk, raw, now=now, reason=unusable)
     mail = parse_message(raw, max_attachment_bytes=desk.settings.max_attachment_bytes)
-    key = mail.message_id or f"sha256:{mail.content_hash}"
+    key = (mail.message_id or f"sha256:{mail.content_hash}")[:998]
+    stored = _store_first(desk, mail, raw, key=key, now=now, source=source)
+    if isinstance(stored, IntakeResult):
+        return stored
+    # Recognition runs with no transaction open: a slow mail never holds the write lock.
+    found = recognise(desk, mail)
     with desk.transaction() as session:
-        stored = find_stored(session=session, direction="in", dedupe_key=key)
-        if stored is not None:
-            return IntakeResult("duplicate", stored.reference, None, "this mail was stored before")
-        record = Inbound(dedupe_key=key[:998], flags=[f"source:{source}"])
-        result = _route(desk, session, mail, record, now=now)
-        add_message(
+        if not claim_received(session=session, message_row_id=stored.id):
+            return _duplicate(session, key)
+        record = Inbound(dedupe_key=key, flags=[f"source:{source}"])
+        result = _route(desk, session, mail, record, found, received_at=stored.at, now=now)
+        if result.action == "review":
+            item_id = add_review_item(
+                session=session,
+                message_row_id=stored.id,
+                category=found.category,
+                also=found.also,
+                confidence=found.confidence,
+                evidence=found.evidence,
+                language=found.language,
+                reason=result.reason,
+                received_at=stored.at,
+                now=now,
+            )
+            queue_review_post(desk, session=session, item_id=item_id, now=now)
+        finish_received(
             session=session,
-            direction="in",
-            dedupe_key=record.dedupe_key,
-            message_id=mail.message_id,
-            at=now,
-            subject=mail.subject[:500],
-            sender=mail.sender,
-            size=len(raw),
-            raw=raw,
+            message_row_id=stored.id,
             case_id=record.case_id,
             action=result.action,
             reason=result.reason,
@@ -129,11 +146,82 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
     return result
 
 
+def recognise(desk: Desk, mail: ParsedMail) -> Classification:
+    """What the mail asks, bounded in text read and in time (see bot/classify). The budget
+    counts this thread's CPU time, so a busy machine does not send ordinary mail to review.
+    Should recognition fail on some input, the stored mail goes to a person, never lost."""
+    try:
+        return classify(
+            text=mail.text,
+            subject=mail.subject,
+            headers=mail.headers,
+            threshold=desk.settings.triage_threshold,
+            clock=time.thread_time,
+        )
+    except Exception as exc:  # the message of an error may quote the mail: type only
+        logger.error("intake recognition failed (%s); the mail goes to review", type(exc).__name__)
+        return Classification(
+            category="other",
+            confidence=0.0,
+            also=(),
+            language="nl",
+            auto_reply=False,
+            needs_triage=True,
+            evidence=(),
+            route="review",
+            reason="recognition failed",
+        )
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    at: datetime
+
+
+def _store_first(
+    desk: Desk, mail: ParsedMail, raw: bytes, *, key: str, now: datetime, source: str
+) -> _Stored | IntakeResult:
+    """Store the mail before anything else is decided: once this commits, it is never lost.
+    A mail stored earlier but never routed (a crash between the two steps) is routed now."""
+    with desk.transaction() as session:
+        state = stored_state(session=session, dedupe_key=key)
+        if state is not None and state.action != RECEIVED:
+            return IntakeResult("duplicate", state.reference, None, "this mail was stored before")
+        if state is not None:
+            return _Stored(state.id, state.at)
+        add_message(
+            session=session,
+            direction="in",
+            dedupe_key=key,
+            message_id=mail.message_id,
+            at=now,
+            subject=mail.subject[:500],
+            sender=mail.sender,
+            size=len(raw),
+            raw=raw,
+            action=RECEIVED,
+            reason="stored; not yet routed",
+            flags=[f"source:{source}"],
+        )
+        state = stored_state(session=session, dedupe_key=key)
+    if state is None:  # pragma: no cover - the row was written in this transaction
+        raise TemporaryIntakeError("the stored mail could not be read back")
+    return _Stored(state.id, state.at)
+
+
+def _duplicate(session: Session, key: str) -> IntakeResult:
+    state = stored_state(session=session, dedupe_key=key)
+    reference = state.reference if state is not None else None
+    return IntakeResult("duplicate", reference, None, "this mail was stored before")
+
+
 def _unusable(desk: Desk, raw: bytes) -> str | None:
     limit = desk.settings.max_message_bytes
     if len(raw) > limit:
         return f"too large: {len(raw)} bytes, limit {limit}"
-    head = raw[:HEADER_LIMIT].lstrip()
+    # An mbox envelope line ("From user@host", with or without a date) is not the mail.
+    head = strip_envelope(raw[:HEADER_LIMIT].lstrip()).lstrip()
     if not head:
         return "empty input: no message"
     first_line = head.split(b"\n", 1)[0]
@@ -185,7 +273,14 @@ def _greeting_name(name: str) -> str:
 
 
 def _route(
-    desk: Desk, session: Session, mail: ParsedMail, record: Inbound, *, now: datetime
+    desk: Desk,
+    session: Session,
+    mail: ParsedMail,
+    record: Inbound,
+    found: Classification,
+    *,
+    received_at: datetime,
+    now: datetime,
 ) -> IntakeResult:
     settings = desk.settings
     own_domain = message_id_domain(settings.own_domain)
@@ -215,7 +310,7 @@ def _route(
         )
     if case is not None:
         return _reply(desk, session, mail, record, case, now=now)
-    return _new_request(desk, session, mail, record, verdict, now=now)
+    return _new_mail(desk, session, mail, record, verdict, found, received_at=received_at, now=now)
 
 
 def _thread(session: Session, mail: ParsedMail) -> Case | None:
@@ -288,29 +383,38 @@ def _flag(case: Case, flag: str) -> None:
 def _reply(
     desk: Desk, session: Session, mail: ParsedMail, record: Inbound, case: Case, *, now: datetime
 ) -> IntakeResult:
+    """A mail in a case's thread. Only the requester's own addresses (the original one, and
+    the one the code went to) count as the requester; anyone else is threaded, flagged and
+    never obeyed: no code attempt, no new code, no change to the case."""
     record.case_id = case.id
     notes: list[str] = []
-    if mail.sender and mail.sender != case.requester.lower():
+    check = session.get(IdentityCheck, case.id)
+    code_address = check.sent_to if check is not None else None
+    known = {normalise_address(a) for a in (case.requester, code_address) if a}
+    from_requester = bool(mail.sender) and normalise_address(mail.sender) in known
+    if not from_requester:
         record.flags = [*record.flags, "other_sender"]
-        notes.append("from another address than the requester")
+        notes.append("from another address than the requester; not acted on")
     if case.state in CLOSED:
         notes.append(f"the case is closed ({case.state}); nothing reopened")
     identity = "not_awaiting"
-    if case.state not in CLOSED:
-        new_text = split_reply(mail.text).new
+    if case.state not in CLOSED and from_requester:
         identity = handle_reply(
             desk,
             session=session,
             case=case,
-            new_text=new_text,
+            new_text=split_reply(mail.text).new,
+            sender=mail.sender,
             now=now,
             in_reply_to=mail.message_id,
         )
+    if identity in {"several_codes", "code_from_other_address"}:
+        record.flags = [*record.flags, identity]
     audit(
         session,
         case,
         now=now,
-        actor="requester",
+        actor="requester" if from_requester else "third_party",
         action="mail_received",
         details={"notes": notes, "identity": identity},
     )
@@ -324,7 +428,7 @@ def _reply(
         payload={
             "note": "reply",
             "closed": case.state in CLOSED,
-            "other_sender": "other_sender" in record.flags,
+            "other_sender": not from_requester,
         },
     )
     if identity not in {"not_awaiting", "no_code"}:
@@ -333,23 +437,81 @@ def _reply(
     return IntakeResult("threaded", case.reference, case.category, reason)
 
 
-def _new_request(
+def _new_mail(
     desk: Desk,
     session: Session,
     mail: ParsedMail,
     record: Inbound,
     verdict: MachineVerdict,
+    found: Classification,
     *,
+    received_at: datetime,
     now: datetime,
 ) -> IntakeResult:
-    found = classify(
-        text=mail.text,
-        subject=mail.subject,
-        headers=mail.headers,
-        threshold=desk.settings.triage_threshold,
+    if found.route == "ignore":
+        return IntakeResult(
+            "ignored", None, found.category, "not a data-subject request; left for people"
+        )
+    if found.route == "review":
+        return IntakeResult(
+            "review", None, found.category, f"might be a request; a person decides: {found.reason}"
+        )
+    case = open_request(
+        desk,
+        session=session,
+        mail=mail,
+        verdict=verdict,
+        request=Request.from_classification(found),
+        received_at=received_at,
+        now=now,
     )
-    if found.category == "other" and not found.needs_triage:
-        return IntakeResult("ignored", None, "other", "not a data-subject request; left for people")
+    record.case_id = case.id
+    reason = "new request"
+    if not verdict.answer_to:
+        reason += f"; not acknowledged: {verdict.reason}"
+    return IntakeResult("created", case.reference, case.category, reason)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a new case is opened for: recognition's answer, or a person's choice in review."""
+
+    category: str
+    also: tuple[str, ...] = ()
+    confidence: float = 1.0
+    needs_triage: bool = False
+    evidence: tuple[str, ...] = ()
+    language: str = "nl"
+
+    @classmethod
+    def from_classification(cls, found: Classification) -> Request:
+        return cls(
+            category=found.category,
+            also=found.also,
+            confidence=found.confidence,
+            needs_triage=found.needs_triage,
+            evidence=found.evidence,
+            language=found.language,
+        )
+
+
+def open_request(
+    desk: Desk,
+    *,
+    session: Session,
+    mail: ParsedMail,
+    verdict: MachineVerdict,
+    request: Request,
+    received_at: datetime,
+    now: datetime,
+) -> Case:
+    """Open a case for a person's mail in the caller's transaction: the case (its legal clock
+    from `received_at`, the mail's receipt), the Slack post, the acknowledgement and the code.
+
+    The register is asked by the From address: a person it knows gets the code at the address
+    on record only, whatever Reply-To says; the acknowledgement reads the same either way and
+    never carries the code, so it tells nobody whether the register knows them.
+    """
     flags = [] if verdict.answer_to else ["no_reply_address"]
     flags += [
         f"auth_{failure}_failed"
@@ -357,33 +519,33 @@ def _new_request(
             mail.authentication_results, trusted=desk.settings.trusted_authserv_id
         )
     ]
-    # Where the code will go decides flags of the case, so it is looked up before the case.
+    person = mail.sender if mail.sender and not is_machine_sender(mail.sender) else None
     to = verdict.answer_to
-    target = (
-        code_target(desk, session=session, sender=to, sender_name=mail.sender_name) if to else None
+    if person and mail.reply_to and normalise_address(mail.reply_to) != normalise_address(person):
+        flags.append("reply_to_differs")
+    target = code_target(
+        desk, session=session, sender=person, sender_name=mail.sender_name, reply_to=to
     )
     if target is not None and target.unknown:
         flags.append("unknown_requester")
-    if target is not None and target.elsewhere:
+    if target is not None and to and target.address_differs_from(to):
         flags.append("code_sent_to_record")
-    requester = verdict.answer_to or mail.sender
     case = open_case(
         desk,
         session=session,
         now=now,
         new=NewCase(
-            requester=requester,
-            received_at=now,
-            category=found.category,
-            also=found.also,
-            confidence=found.confidence,
-            needs_triage=found.needs_triage,
-            evidence=found.evidence,
-            language=found.language,
+            requester=person or to or mail.sender,
+            received_at=received_at,
+            category=request.category,
+            also=request.also,
+            confidence=request.confidence,
+            needs_triage=request.needs_triage,
+            evidence=request.evidence,
+            language=request.language,
             flags=tuple(flags),
         ),
     )
-    record.case_id = case.id
     queue_slack(
         desk,
         session=session,
@@ -394,10 +556,7 @@ def _new_request(
     )
     if to and target is not None:
         _acknowledge(desk, session, case, mail, to=to, target=target, now=now)
-    reason = "new request" + (" (needs triage)" if found.needs_triage else "")
-    if not verdict.answer_to:
-        reason += f"; not acknowledged: {verdict.reason}"
-    return IntakeResult("created", case.reference, found.category, reason)
+    return case
 
 
 def _acknowledge(
@@ -410,7 +569,7 @@ def _acknowledge(
     target: CodeTarget,
     now: datetime,
 ) -> None:
-    """Acknowledge to the requester; the one-time code goes to the address on record."""
+    """The acknowledgement, then the code in a mail of its own to the code's address."""
     code = issue_code(desk, session=session, case=case, check=None, send_to=target.address, now=now)
     local = case.received_at.astimezone(desk.tz)
     context = {
@@ -418,12 +577,10 @@ def _acknowledge(
         "received": long_date(local.date(), case.language),
         "due": long_date(case.due, case.language),
         "kind_words": plain_words(case.category, case.language),
-        "code": None if target.elsewhere else code,
-        "code_elsewhere": target.elsewhere,
         "code_hours": desk.settings.otp_ttl_hours,
     }
     template = "ack_neutral" if case.needs_triage or case.category == "other" else "ack"
-    queue_mail(
+    acknowledged = queue_mail(
         desk,
         session=session,
         case=case,
@@ -435,14 +592,16 @@ def _acknowledge(
         in_reply_to=mail.message_id,
         references=mail.references,
     )
-    if target.elsewhere:
-        queue_mail(
-            desk,
-            session=session,
-            case=case,
-            template="identity_code",
-            to=target.address,
-            now=now,
-            dedupe_key=f"mail:identity_code:{case.id}:1",
-            context={"code": code, "code_hours": desk.settings.otp_ttl_hours},
-        )
+    if not acknowledged:  # held back by the daily limit: the code waits for a person too
+        return
+    queue_mail(
+        desk,
+        session=session,
+        case=case,
+        template="identity_code",
+        to=target.address,
+        now=now,
+        dedupe_key=f"mail:identity_code:{case.id}:1",
+        context={"code": code, "code_hours": desk.settings.otp_ttl_hours},
+        part_of_reply=True,
+    )

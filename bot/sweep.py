@@ -38,6 +38,7 @@ from bot.reminders import (
     slack_payload,
 )
 from bot.reminders import IDENTITY_GIVE_UP as GIVE_UP
+from bot.review_queue import queue_review_reminders
 from bot.states import CLOSED, State
 from bot.wording import long_date
 from storage.models import Case
@@ -71,6 +72,7 @@ class SweepReport:
     reminders: list[Queued] = field(default_factory=list)
     duplicates: int = 0
     digest: dict[str, int] | None = None
+    review_reminders: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class SweepReport:
             "queued": len(self.reminders),
             "duplicates": self.duplicates,
             "digest": self.digest,
+            "review_reminders": self.review_reminders,
             "reminders": [
                 {
                     "case": q.reference,
@@ -107,6 +110,7 @@ def run_sweep(desk: Desk, *, now: datetime, dry_run: bool = False) -> SweepRepor
         sweep = _Sweep(desk=desk, now=now, today=today, policy=policy, report=report)
         sweep.deadlines()
         sweep.identities()
+        sweep.reviews()
         sweep.digest()
     logger.info(
         "reminders: %d queued, %d already done elsewhere, digest %s%s",
@@ -289,6 +293,18 @@ class _Sweep:
             Queued(reminder.reference, reminder.step.name, reminder.due, to, channel)
         )
         logger.debug("case=%s reminder %s via %s", reminder.reference, reminder.step.name, channel)
+
+    def reviews(self) -> None:
+        """Mail waiting for review longer than one working day: once per item per working day
+        in the channel (the legal month of a request may already be running)."""
+        with self.desk.transaction() as session:
+            self.report.review_reminders = queue_review_reminders(
+                self.desk,
+                session=session,
+                today=self.today,
+                now=self.now,
+                dry_run=self.report.dry_run,
+            )
 
     def digest(self) -> None:
         """Once per working day from DSR_DIGEST_TIME, and only when there is work to show."""

@@ -12,7 +12,7 @@ from bot.intake import process_message
 from tests.factories import T0
 
 REALMAIL = Path("/work/shared/realmail/imap_tools")
-ACTIONS = {"created", "threaded", "ignored", "duplicate", "quarantined"}
+ACTIONS = {"created", "threaded", "review", "ignored", "duplicate", "quarantined"}
 
 
 def test_every_real_mail_gets_an_action(desk: Desk) -> None:

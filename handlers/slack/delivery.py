@@ -16,10 +16,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.reminders import drop_stale_reminders
+from bot.review_queue import REVIEW_KINDS
 from bot.states import CLOSED
+from handlers.outbox_wake import wake_on_queue
 from handlers.slack.deps import SlackDeps
 from handlers.slack.failures import Failure, retry_at, slack_failure
 from handlers.slack.home import refresh_homes
+from handlers.slack.reviews import deliver_review
 from handlers.slack.sender import (
     Posted,
     direct_user,
@@ -70,6 +73,12 @@ class SlackDelivery:
         self.deps, self.batch, self.lease = deps, batch, lease
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 2.0) -> None:
+        # Commits that queue Slack rows (this process's, or another instance's on PostgreSQL)
+        # set the same event as a change made here.
+        with wake_on_queue(self.deps.desk, "slack", self.deps.wake):
+            await self._run(stop, idle_seconds=idle_seconds)
+
+    async def _run(self, stop: asyncio.Event, *, idle_seconds: float) -> None:
         next_prune = self.deps.clock()
         while not stop.is_set():
             self.deps.wake.clear()
@@ -118,6 +127,9 @@ class SlackDelivery:
             return Result("sent")
         if row.kind in TEXT_KINDS:
             return await self._text_row(row)
+        if row.kind in REVIEW_KINDS:
+            dropped = await deliver_review(self.deps, row.kind, row.payload)
+            return Result(DROPPED, dropped) if dropped else Result("sent")
         if row.kind not in CASE_KINDS | NOTE_KINDS:
             logger.warning("slack: outbox kind %s is not known here; kept for later", row.kind)
             return Result("retry", f"unknown kind {row.kind}", UNKNOWN_KIND_WAIT)

@@ -21,6 +21,7 @@ USAGE: dict[str, str] = {
     "extend": "/dsr extend REF reasons",
     "close": "/dsr close REF done|refused|withdrawn note",
     "stats": "/dsr stats",
+    "review": "/dsr review",
 }
 
 
@@ -52,7 +53,7 @@ def parse_command(text: str) -> Command | Usage:
     name, rest = words[0].lower(), words[1:]
     if name not in USAGE:
         return Usage(None, f"unknown subcommand {words[0]!r} / onbekende opdracht")
-    if name in {"help", "stats"}:
+    if name in {"help", "stats", "review"}:
         return Command(name) if not rest else Usage(name, "no arguments expected / geen argumenten")
     if name == "list":
         return _list(rest)

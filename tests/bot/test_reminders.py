@@ -271,6 +271,20 @@ def test_every_template_renders_in_both_languages(language: str) -> None:
                     ],
                 }
             ],
+            "reviews": {
+                "title": "Review",
+                "count": 1,
+                "more": 0,
+                "lines": [
+                    {
+                        "id": 4,
+                        "kind": "inzage",
+                        "received": "1 april",
+                        "days": 1,
+                        "sender": "h***@x.nl",
+                    }
+                ],
+            },
         },
     )
     assert "DSR-2026-0007" in digest.text and "DSR-2026-0007" in digest.html

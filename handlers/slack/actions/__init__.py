@@ -1,13 +1,21 @@
-"""Buttons and selects on the case messages."""
+"""Buttons and selects on the case and review-item messages."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.slack.actions import assign_me, change_kind, close, extend, verify
+from handlers.slack.actions import (
+    assign_me,
+    change_kind,
+    close,
+    extend,
+    review_dismiss,
+    review_open,
+    verify,
+)
 from handlers.slack.deps import SlackDeps
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    for module in (assign_me, change_kind, verify, extend, close):
+    for module in (assign_me, change_kind, verify, extend, close, review_open, review_dismiss):
         module.register(app, deps)

@@ -12,6 +12,7 @@ from handlers.slack.commands.queries import list_blocks, show_blocks, stats_text
 from handlers.slack.deps import SlackDeps
 from handlers.slack.guard import Verdict, admit
 from handlers.slack.parse import Command, Usage, parse_command
+from handlers.slack.reviews import review_list_blocks
 from handlers.slack.texts import NOT_AUTHORISED, SOMETHING_WENT_WRONG
 from handlers.slack.triage import run_action, unknown_case
 
@@ -27,6 +28,8 @@ async def answer(deps: SlackDeps, command: Command, *, user_id: str) -> Reply:
             return await deps.db(list_blocks, deps, command.value or "open", user_id=user_id)
         case "stats":
             return await deps.db(stats_text, deps), None
+        case "review":
+            return await deps.db(review_list_blocks, deps)
         case "show":
             reference = command.reference or ""
             shown = await deps.db(show_blocks, deps, reference)

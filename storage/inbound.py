@@ -1,0 +1,64 @@
+"""The inbound mail's own row through intake: stored first, routed after recognition.
+
+Intake stores a mail (action `received`) in one short transaction, recognises it with no
+transaction open, and routes it in a second one. A row still `received` was stored but not yet
+routed (a crash or a time-out between the two): the next delivery of the same mail routes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.models import Case, Message
+
+RECEIVED = "received"
+
+
+class StoredState(NamedTuple):
+    id: int
+    action: str
+    reference: str | None
+    at: datetime
+
+
+def stored_state(*, session: Session, dedupe_key: str) -> StoredState | None:
+    """Whether this inbound mail is stored, and how far intake took it (nothing sealed read)."""
+    row = session.exec(
+        select(col(Message.id), col(Message.action), col(Case.reference), col(Message.at))
+        .outerjoin(Case, col(Case.id) == col(Message.case_id))
+        .where(col(Message.direction) == "in")
+        .where(col(Message.dedupe_key) == dedupe_key)
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return StoredState(row[0], row[1], row[2], row[3])
+
+
+def claim_received(*, session: Session, message_row_id: int) -> bool:
+    """Lock the stored row for routing; False when another delivery has routed it already."""
+    action = session.exec(
+        select(col(Message.action)).where(col(Message.id) == message_row_id).with_for_update()
+    ).first()
+    return action == RECEIVED
+
+
+def finish_received(
+    *,
+    session: Session,
+    message_row_id: int,
+    case_id: int | None,
+    action: str,
+    reason: str,
+    flags: Sequence[str],
+) -> None:
+    """Record what routing decided about the stored row (the mail itself is not rewritten)."""
+    session.execute(
+        update(Message)
+        .where(col(Message.id) == message_row_id)
+        .values(case_id=case_id, action=action, reason=reason, flags=list(flags))
+    )
