@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.categories import check_kind
 from bot.deadline import compute_deadline, ensure_extension_allowed
 from bot.desk import Desk
+from bot.fulfilment import TRIGGERS, TasksOpen, plan_case_tasks, settle_tasks
 from bot.lookup import person_key
 from bot.notices import queue_extension_notice, queue_outcome
 from bot.outbox import queue_slack
@@ -93,6 +94,10 @@ def audit(
     action: str,
     details: dict[str, object] | None = None,
 ) -> None:
+    """A `note` in `details` is free text (how an identity was checked, why a case closed, so
+    perhaps a passport number): it goes into the event's sealed note, which the purge clears."""
+    facts = dict(details or {})
+    note = facts.pop("note", None)
     append_event(
         session=session,
         at=now,
@@ -100,12 +105,13 @@ def audit(
         action=action,
         case_id=case.id,
         reference=case.reference,
-        details=dict(details or {}),
+        details=facts,
+        note=None if note is None else str(note),
     )
 
 
 def get_case(desk: Desk, *, reference: str) -> Case:
-    with desk.transaction() as session:
+    with desk.reading() as session:
         case = get_case_by_reference(session=session, reference=reference)
     if case is None:
         raise UnknownCase(reference)
@@ -136,7 +142,7 @@ def list_cases(desk: Desk, *, query: CaseQuery, now: datetime) -> Sequence[Case]
         states = {str(State(query.state))}
     elif query.include_closed:
         states = None
-    with desk.transaction() as session:
+    with desk.reading() as session:
         return find_cases(
             session=session,
             states=states,
@@ -168,21 +174,41 @@ def _change(
         if case is None:
             raise UnknownCase(reference)
         details = mutate(case)
-        case.version += 1
-        case.updated_at = now
-        session.add(case)
-        audit(session, case, now=now, actor=actor, action=action, details=details)
+        record_change(
+            desk, session=session, case=case, now=now, actor=actor, action=action, details=details
+        )
         if after is not None:
             after(session, case)
-        queue_slack(
-            desk,
-            session=session,
-            case=case,
-            kind="case_updated",
-            dedupe_key=f"slack:update:{case.id}:{case.version}",
-            now=now,
-        )
         return case
+
+
+def record_change(
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    now: datetime,
+    actor: str,
+    action: str,
+    details: dict[str, object],
+) -> None:
+    """The one way a case's change is recorded: bump the version, audit it, plan the work per
+    system when the case is verified or its kind changes, and queue the update of its Slack
+    message (in the caller's transaction, the case locked)."""
+    case.version += 1
+    case.updated_at = now
+    session.add(case)
+    audit(session, case, now=now, actor=actor, action=action, details=details)
+    if action in TRIGGERS:
+        plan_case_tasks(desk, session=session, case=case, now=now)
+    queue_slack(
+        desk,
+        session=session,
+        case=case,
+        kind="case_updated",
+        dedupe_key=f"slack:update:{case.id}:{case.version}",
+        now=now,
+    )
 
 
 def _require_active(case: Case) -> None:
@@ -278,8 +304,17 @@ def extend(desk: Desk, *, reference: str, reasons: str, actor: str, now: datetim
 
 
 def close(
-    desk: Desk, *, reference: str, outcome: str, note: str, actor: str, now: datetime
+    desk: Desk,
+    *,
+    reference: str,
+    outcome: str,
+    note: str,
+    actor: str,
+    now: datetime,
+    force: bool = False,
 ) -> Case:
+    """Close a case. As done only when every system has answered (its tasks), unless `force`
+    with the note saying why; the outcome mail then reports what was done where."""
     wanted = State(outcome) if outcome in {s.value for s in CLOSED} else None
     if wanted is None:
         raise ActionRefused(f"unknown outcome {outcome!r}; use done, refused or withdrawn")
@@ -299,7 +334,22 @@ def close(
     def notify(session: Session, case: Case) -> None:
         # For `refused` the note is the reason the requester is told (art. 12(4)).
         message = note.strip() if wanted == State.REFUSED else ""
-        queue_outcome(desk, session=session, case=case, outcome=wanted, message=message, now=now)
+        try:
+            settled = settle_tasks(
+                desk, session=session, case=case, done=wanted == State.DONE, force=force, now=now
+            )
+        except TasksOpen as exc:
+            raise ActionRefused(str(exc)) from None
+        queue_outcome(
+            desk,
+            session=session,
+            case=case,
+            outcome=wanted,
+            message=message,
+            now=now,
+            work=settled.work,
+            told=settled.told,
+        )
 
     return _change(
         desk,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import pyotp
 from sqlmodel import Session
 
-from bot.cases import audit, mark_verified
+from bot.cases import audit, mark_verified, record_change
 from bot.desk import Desk
 from bot.lookup import name_key, person_key
 from bot.outbox import queue_mail, queue_slack
@@ -35,8 +35,14 @@ MAX_ISSUES_PER_DAY = 3
 
 
 def find_codes(new_text: str) -> list[str]:
-    """Six-digit codes in the new text of a reply, tolerant of `123 456` and `123-456`."""
-    return list(dict.fromkeys(a + b for a, b in CODE.findall(new_text)))
+    """The different six-digit codes in the new text of a reply, in order, tolerant of
+    `123 456` and `123-456`; at most three are collected (two already decide, see `judge`)."""
+    found: dict[str, None] = {}
+    for match in CODE.finditer(new_text):
+        found[match.group(1) + match.group(2)] = None
+        if len(found) >= 3:
+            break
+    return list(found)
 
 
 def asks_for_new_code(new_text: str) -> bool:
@@ -50,27 +56,48 @@ def issues_within(issues: list[str], *, now: datetime, hours: int = 24) -> int:
 
 @dataclass(frozen=True)
 class CodeTarget:
-    """Where the code goes, and whether the sender must be told it went elsewhere."""
+    """Where the code goes, and whether the register knows the person."""
 
     address: str
-    elsewhere: bool
     unknown: bool
 
+    def address_differs_from(self, other: str) -> bool:
+        return normalise_address(self.address) != normalise_address(other)
 
-def code_target(desk: Desk, *, session: Session, sender: str, sender_name: str) -> CodeTarget:
-    """The address on record when we know the person (by address, else by unique name)."""
-    email_key = person_key(desk, sender)
+
+def _on_record(desk: Desk, session: Session, address: str, name: str) -> str | None:
+    """The address on record for this address (or, failing that, this unique name)."""
+    email_key = person_key(desk, address)
     found = find_by_email_or_name(
-        session=session, email_key=email_key, name_key=name_key(desk, sender_name)
+        session=session, email_key=email_key, name_key=name_key(desk, name)
     )
     if found and found[0].email_key == email_key:
-        address: str | None = found[0].email
-    else:  # all found by name: the person when the name is unique
-        address = found[0].email if len(found) == 1 else None
-    if address is None:
-        return CodeTarget(sender, elsewhere=False, unknown=True)
-    elsewhere = normalise_address(address) != normalise_address(sender)
-    return CodeTarget(address, elsewhere=elsewhere, unknown=False)
+        return found[0].email
+    return found[0].email if len(found) == 1 else None
+
+
+def code_target(
+    desk: Desk,
+    *,
+    session: Session,
+    sender: str | None,
+    sender_name: str,
+    reply_to: str | None,
+) -> CodeTarget | None:
+    """Where the one-time code goes (art. 12(6): confirm the identity of the person).
+
+    The register is asked by the From address (and its display name) first, then by the
+    Reply-To address on its own: a person it knows gets the code at the address on record only.
+    An unknown person gets it at the From address, which a Reply-To cannot redirect; only a
+    no-reply From (a website's contact form, `sender` None) leaves the Reply-To.
+    """
+    for address, name in ((sender, sender_name), (reply_to, "")):
+        if address:
+            recorded = _on_record(desk, session, address, name)
+            if recorded is not None:
+                return CodeTarget(recorded, unknown=False)
+    fallback = sender or reply_to
+    return CodeTarget(fallback, unknown=True) if fallback else None
 
 
 def issue_code(
@@ -130,10 +157,16 @@ def handle_reply(
     session: Session,
     case: Case,
     new_text: str,
+    sender: str,
     now: datetime,
     in_reply_to: str | None,
 ) -> str:
-    """Act on a requester's reply to a case awaiting identity; returns what happened."""
+    """Act on a requester's reply to a case awaiting identity; returns what happened.
+
+    A reply is judged by one code-shaped token, the first in its new text, and only when it
+    comes from the address the code was sent to. A reply carrying several different codes is
+    a failed attempt (one list of guesses must not cost one try).
+    """
     check = session.get(IdentityCheck, case.id)
     if check is None or case.verified_at is not None or case.state != State.AWAITING_IDENTITY:
         return "not_awaiting"
@@ -152,12 +185,27 @@ def handle_reply(
                 why="asked",
             )
         return "no_code"
-    results = [_code_valid(desk, check, code, now=now) for code in codes]
-    if True in results:
+    if normalise_address(sender) != normalise_address(check.sent_to):
+        audit(
+            session,
+            case,
+            now=now,
+            actor="requester",
+            action="code_from_other_address",
+            details={},
+        )
+        return "code_from_other_address"
+    if len(codes) > 1:
+        outcome = _wrong(
+            desk, session=session, case=case, check=check, now=now, in_reply_to=in_reply_to
+        )
+        return "locked" if outcome == "locked" else "several_codes"
+    valid = _code_valid(desk, check, codes[0], now=now)
+    if valid is True:
         return _verified(
             desk, session=session, case=case, check=check, now=now, in_reply_to=in_reply_to
         )
-    if None in results:
+    if valid is None:
         return _fresh_code(
             desk,
             session=session,
@@ -188,12 +236,10 @@ def _verified(
     in_reply_to: str | None,
 ) -> str:
     details = mark_verified(case, now=now)
-    case.version += 1
-    case.updated_at = now
-    session.add(case)
-    audit(
-        session,
-        case,
+    record_change(
+        desk,
+        session=session,
+        case=case,
         now=now,
         actor="requester",
         action="verified",

@@ -29,6 +29,7 @@ from handlers.cli.cases import print_rows
 from handlers.mail.delivery import MaildirTransport, OutboxWorker
 from handlers.mail.smtp_listener import bound_port, close_listener, start_listener
 from handlers.runtime import build_desk, utcnow
+from storage.inbound import stored_state
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ FOLLOW_UP = (
 CODE_LINE = re.compile(r"^\s{4}(\d{3})(\d{3})\s*$", re.MULTILINE)
 
 
-def code_from(ack: EmailMessage) -> str:
-    """The one-time code in our acknowledgement, as a person would type it back."""
-    body = ack.get_body(preferencelist=("plain",))
+def code_from(mail: EmailMessage) -> str | None:
+    """The one-time code in our code mail, as a person would type it back."""
+    body = mail.get_body(preferencelist=("plain",))
     match = CODE_LINE.search(body.get_content() if body is not None else "")
-    return f"{match.group(1)} {match.group(2)}" if match else "(geen code gevonden)"
+    return f"{match.group(1)} {match.group(2)}" if match else None
 
 
 def register(commands: Any) -> None:
@@ -161,12 +162,23 @@ async def send(port: int, mail: EmailMessage, *, to: str) -> str:
     return f"250 {answer}"
 
 
-def find_reply(outbox: Path, to_message_id: str) -> EmailMessage | None:
-    for path in sorted((outbox / "new").glob("*")):
-        mail = message_from_bytes(path.read_bytes(), policy=policy.default)
-        if mail.get("In-Reply-To", "").strip() == to_message_id and isinstance(mail, EmailMessage):
-            return mail
-    return None
+def delivered(outbox: Path) -> list[EmailMessage]:
+    mails = (message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox.glob("*"))
+    return [m for m in mails if isinstance(m, EmailMessage)]
+
+
+def find_code_mail(outbox: Path, to: str) -> EmailMessage | None:
+    """The mail that carries the code of the request from `to` (it answers no mail)."""
+    return next((m for m in delivered(outbox / "new") if str(m["To"]) == to and code_from(m)), None)
+
+
+def what_intake_did(desk: Desk, message_id: str) -> str:
+    """The desk's own record of a mail (the SMTP answer says only that it was queued)."""
+    with desk.reading() as session:
+        found = stored_state(session=session, dedupe_key=message_id)
+    if found is None:
+        return "not stored"
+    return f"{found.action} {found.reference}" if found.reference else found.action
 
 
 async def feed(desk: Desk) -> list[tuple[str, str]]:
@@ -182,19 +194,27 @@ async def feed(desk: Desk) -> list[tuple[str, str]]:
         for sample in SAMPLES:
             mail = build_mail(sample, to=to)
             first = first or mail
-            answers.append((sample.label, await send(port, mail, to=to)))
+            answers.append((sample.label, await _sent(desk, port, mail, to=to)))
         await worker.run_once()
-        ack = find_reply(outbox, first["Message-ID"]) if first else None
-        if ack is not None:
-            text = FOLLOW_UP.format(code=code_from(ack))
-            reply = Sample("nl follow-up", SAMPLES[0].sender, f"Re: {ack['Subject']}", text)
-            answers.append(
-                (reply.label, await send(port, build_mail(reply, to=to, reply_to=ack), to=to))
-            )
+        code_mail = (
+            find_code_mail(outbox, str(first["From"].addresses[0].addr_spec)) if first else None
+        )
+        if code_mail is not None:
+            text = FOLLOW_UP.format(code=code_from(code_mail))
+            reply = Sample("nl follow-up", SAMPLES[0].sender, f"Re: {code_mail['Subject']}", text)
+            follow_up = build_mail(reply, to=to, reply_to=code_mail)
+            answers.append((reply.label, await _sent(desk, port, follow_up, to=to)))
         await worker.run_once()
     finally:
         await close_listener(server)
     return answers
+
+
+async def _sent(desk: Desk, port: int, mail: EmailMessage, *, to: str) -> str:
+    answer = await send(port, mail, to=to)
+    if not answer.startswith("2"):
+        return answer
+    return f"{answer} ({what_intake_did(desk, str(mail['Message-ID']))})"
 
 
 def run(args: argparse.Namespace) -> int:

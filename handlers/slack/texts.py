@@ -79,3 +79,21 @@ def thread_note(note: str, *, closed: bool = False, other_sender: bool = False) 
     if closed:
         extras.append("the case is closed / de zaak is gesloten")
     return text + (" (" + "; ".join(extras) + ")" if extras else "")
+
+
+# Flags that tell the secretariat to look twice before trusting who wrote (bot/intake.py).
+FLAG_WARNINGS: dict[str, str] = {
+    "reply_to_differs": "Reply-To differs from From / Reply-To wijkt af van afzender",
+    "code_sent_to_record": "code sent to the address on record / code naar bekend adres",
+    "unknown_requester": "not in the register / niet in het register",
+    "no_reply_address": "no address to answer / geen antwoordadres",
+    "identity_locked": "code self-service locked / code geblokkeerd",
+    "auth_dkim_failed": "DKIM failed / DKIM mislukt",
+    "auth_spf_failed": "SPF failed / SPF mislukt",
+    "auth_dmarc_failed": "DMARC failed / DMARC mislukt",
+    "bounced": "our mail bounced / onze mail kwam terug",
+}
+
+
+def flag_warnings(flags: list[str]) -> list[str]:
+    return [FLAG_WARNINGS[f] for f in flags if f in FLAG_WARNINGS]

@@ -28,7 +28,7 @@ from tests.factories import T0, make_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((FIXTURES / "expected.toml").read_text())
-ACTIONS = {"created", "threaded", "ignored", "duplicate", "quarantined"}
+ACTIONS = {"created", "threaded", "review", "ignored", "duplicate", "quarantined"}
 MAILBOX = "secretariaat@proambt.nl"
 
 
@@ -117,7 +117,8 @@ def request(
 def opened(desk: Desk) -> tuple[IntakeResult, OutboxItem]:
     result = process_message(desk, request(message_id="<first@example.nl>"), now=T0, source="t")
     assert (result.action, result.case) == ("created", "DSR-2026-0001")
-    (ack,) = mail_outbox(desk)
+    ack, code = mail_outbox(desk)  # the acknowledgement, then the code in its own mail
+    assert code.kind == "identity_code"
     return result, ack
 
 
@@ -127,7 +128,7 @@ def test_our_own_acknowledgement_fed_back_in_is_dropped(desk: Desk) -> None:
     assert (result.action, result.case) == ("ignored", None)
     assert result.reason == "our own mail came back"
     assert len(all_cases(desk)) == 1
-    assert len(mail_outbox(desk)) == 1
+    assert len(mail_outbox(desk)) == 2
 
 
 def test_an_out_of_office_quoting_our_mail_opens_nothing(desk: Desk) -> None:
@@ -143,7 +144,7 @@ def test_an_out_of_office_quoting_our_mail_opens_nothing(desk: Desk) -> None:
     assert result.action == "ignored"
     assert result.case == first.case  # recorded with the case, never answered
     assert len(all_cases(desk)) == 1
-    assert len(mail_outbox(desk)) == 1
+    assert len(mail_outbox(desk)) == 2
 
 
 def test_the_sixth_automatic_reply_to_one_address_in_a_day_is_held_back(desk: Desk) -> None:
@@ -156,7 +157,7 @@ def test_the_sixth_automatic_reply_to_one_address_in_a_day_is_held_back(desk: De
         )
         assert result.action == "created"
     assert len(all_cases(desk)) == 6
-    assert len(mail_outbox(desk)) == 5
+    assert len(mail_outbox(desk)) == 10  # five acknowledgements, each with its code
     with desk.transaction() as session:
         held = session.exec(
             select(func.count())
@@ -248,8 +249,8 @@ def test_a_bounce_of_our_ack_fails_the_outbox_row_and_flags_the_case(desk: Desk)
         desk, bounce_of(str(ack.message_id)), now=T0 + timedelta(hours=1), source="t"
     )
     assert (result.action, result.case) == ("threaded", "DSR-2026-0001")
-    (row,) = mail_outbox(desk)
-    assert row.state == "failed"
+    row, _code = mail_outbox(desk)
+    assert row.message_id == ack.message_id and row.state == "failed"
     (case,) = all_cases(desk)
     assert "bounced" in case.flags
 
@@ -351,3 +352,44 @@ def test_warm_up_loads_what_the_first_mail_would_load(desk: Desk) -> None:
     assert {name for (_, name) in loaded} >= {"nl/ack.txt", "en/ack.html"}
     assert desk.calendar.holidays_in(T0.year) == desk.calendar._by_year[T0.year]
     assert T0.year + 1 in desk.calendar._by_year
+
+
+# --- inputs found by running other projects' mail through intake ---------------------------
+
+
+@pytest.mark.parametrize(
+    "envelope", [b"From user@host\n", b"From MAILER@x Mon Mar  2 10:30:00 2026\n"]
+)
+def test_an_mbox_envelope_line_before_the_mail_is_dropped_not_quarantined(
+    desk: Desk, envelope: bytes
+) -> None:
+    raw = envelope + request(message_id="<mbox-1@example.nl>")
+    result = process_message(desk, raw, now=T0, source="t")
+    assert result.action == "created", result.reason
+
+
+def test_a_to_header_of_thousands_of_folded_encoded_words_is_stored_and_routed(
+    desk: Desk,
+) -> None:
+    """The stdlib's address parser recursed once per word of such a header (RecursionError):
+    the mail was neither stored nor quarantined."""
+    words = "\r\n ".join(f"=?utf-8?q?Persoon_{n}?= <p{n}@example.nl>," for n in range(2_710))
+    raw = request(message_id="<wide-to@example.nl>").replace(
+        f"To: {MAILBOX}".encode(), f"To: {words}\r\n {MAILBOX}".encode(), 1
+    )
+    result = process_message(desk, raw, now=T0, source="t")
+    assert result.action in ACTIONS - {"quarantined"}, result.reason
+    assert len(inbound(desk)) == 1
+
+
+def test_a_mail_recognition_fails_on_is_stored_and_goes_to_a_person(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**_: object) -> None:
+        raise ValueError("recogniser bug")
+
+    monkeypatch.setattr("bot.intake.classify", broken)
+    result = process_message(desk, request(message_id="<broken@example.nl>"), now=T0, source="t")
+    assert result.action == "review" and "recognition failed" in result.reason
+    assert [m.action for m in inbound(desk)] == ["review"]
+    assert mail_outbox(desk) == []

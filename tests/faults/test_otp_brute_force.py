@@ -36,7 +36,13 @@ def guess(desk: Desk, case_id: int, rng: random.Random, *, right: bool = False) 
             code = next(g for g in guesses if g != code)
         text = f"Mijn code: {code}"
         return handle_reply(
-            desk, session=session, case=case, new_text=text, now=T0, in_reply_to=None
+            desk,
+            session=session,
+            case=case,
+            new_text=text,
+            sender=check.sent_to,
+            now=T0,
+            in_reply_to=None,
         )
 
 

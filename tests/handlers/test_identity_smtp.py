@@ -41,7 +41,7 @@ class Conversation:
     async def request(self, **kwargs: str) -> tuple[str, str, str]:
         before = len(outbound(self.desk))
         await self.send(build_mail(**kwargs))
-        item, ack = outbound(self.desk)[before]
+        item, ack = outbound(self.desk)[before + 1]  # the acknowledgement, then the code
         code = code_in(ack)
         assert item.case_id is not None and code is not None
         case = next(
@@ -136,5 +136,5 @@ async def test_spoofed_sender_of_a_known_person_gets_no_code(smtp: Conversation)
     )
     mails = {str(m["To"]): m for _, m in outbound(smtp.desk)}
     assert code_in(mails["jan@elders.example"]) is None
-    assert "bekend is" in " ".join(text_of(mails["jan@elders.example"]).split())
+    assert "bekend is" not in " ".join(text_of(mails["jan@elders.example"]).split())
     assert code_in(mails["jan.jansen@werk.example"]) is not None

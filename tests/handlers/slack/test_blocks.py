@@ -55,6 +55,13 @@ def test_case_message_masks_the_address_and_shows_what_the_desk_needs() -> None:
     assert {ACTION_VERIFY, ACTION_EXTEND} <= action_ids(blocks)
 
 
+def test_a_reply_to_mismatch_is_a_visible_warning_on_the_case_message() -> None:
+    _, plain = build_case_message(a_case(), now=NOW, tz=TZ)
+    assert ":warning:" not in json.dumps(plain)
+    _, flagged = build_case_message(a_case(flags=["reply_to_differs"]), now=NOW, tz=TZ)
+    assert "Reply-To differs from From" in json.dumps(flagged)
+
+
 def test_extend_is_not_offered_once_the_original_deadline_passed() -> None:
     after_due = datetime(2026, 4, 3, 9, 0, tzinfo=UTC)
     _, blocks = build_case_message(a_case(), now=after_due, tz=TZ)
