@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel import Session
@@ -65,13 +66,28 @@ def queue_extension_notice(desk: Desk, *, session: Session, case: Case, now: dat
 
 
 def queue_outcome(
-    desk: Desk, *, session: Session, case: Case, outcome: str, message: str, now: datetime
+    desk: Desk,
+    *,
+    session: Session,
+    case: Case,
+    outcome: str,
+    message: str,
+    now: datetime,
+    work: Sequence[Mapping[str, str]] = (),
+    told: Sequence[str] = (),
 ) -> bool:
-    """The closing mail; `outcome_done` is refused by the outbox for an unverified case."""
+    """The closing mail; `outcome_done` is refused by the outbox for an unverified case.
+    `work`: per system what was done (`system`, `result`, and `law` for data kept); `told`:
+    the recipients informed of a correction, erasure or restriction (art. 19)."""
     to = requester_address(session, case)
     if to is None:
         return False
-    context = {**_base_context(desk, case), "message": message}
+    context = {
+        **_base_context(desk, case),
+        "message": message,
+        "work": [dict(line) for line in work],
+        "told": list(told),
+    }
     return queue_mail(
         desk,
         session=session,

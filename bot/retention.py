@@ -15,7 +15,8 @@ from sqlmodel import Session, col, delete, select
 from bot.desk import Desk
 from bot.states import CLOSED
 from storage.audit import append_event, clear_notes
-from storage.models import Case, IdentityCheck, Message, OutboxItem
+from storage.models import Case, IdentityCheck, Message, OutboxItem, ReviewItem
+from storage.tasks import clear_task_notes
 
 logger = logging.getLogger("dsr.retention")
 PURGED = "purged"
@@ -73,6 +74,13 @@ def purge(
             .where(col(Message.purged_at).is_(None))
             .values(raw=b"", subject="", sender="", purged_at=now)
         )
+        # A review item of such mail keeps its guess and dates, not the words or the note.
+        session.exec(
+            update(ReviewItem)
+            .where(col(ReviewItem.case_id).is_(None))
+            .where(col(ReviewItem.received_at) < cutoff)
+            .values(evidence=[], note=None)
+        )
         if loose:
             append_event(
                 session=session,
@@ -99,6 +107,7 @@ def _purge_case(session: Session, case: Case, *, now: datetime, actor: str) -> N
     session.exec(delete(IdentityCheck).where(col(IdentityCheck.case_id) == case.id))
     if case.id is not None:
         clear_notes(session=session, case_id=case.id)
+        clear_task_notes(session=session, case_id=case.id)
     case.requester, case.requester_key, case.evidence = "", "", []
     case.outcome_note, case.extension_reason = None, None
     case.flags = sorted({*case.flags, PURGED})

@@ -13,7 +13,14 @@ from bot.states import CLOSED
 from bot.views import case_summary
 from handlers.slack.parse import USAGE
 from handlers.slack.stamp import CaseStamp
-from handlers.slack.texts import OUTCOMES, kind_label, kind_words, person, state_label
+from handlers.slack.texts import (
+    OUTCOMES,
+    flag_warnings,
+    kind_label,
+    kind_words,
+    person,
+    state_label,
+)
 from storage.models import Case
 
 Block = dict[str, Any]
@@ -49,8 +56,11 @@ def due_text(summary: Mapping[str, Any]) -> str:
     return f"{due}{extended}, {left} day(s) left / dag(en) over"
 
 
-def build_case_message(case: Case, *, now: datetime, tz: ZoneInfo) -> tuple[str, list[Block]]:
-    """The case's message in the channel: what the secretariat needs, no body, masked address."""
+def build_case_message(
+    case: Case, *, now: datetime, tz: ZoneInfo, answered: tuple[int, int] = (0, 0)
+) -> tuple[str, list[Block]]:
+    """The case's message in the channel: what the secretariat needs, no body, masked address.
+    `answered`: (systems that answered, systems asked) once the case has tasks."""
     s = case_summary(case, now=now, tz=tz)
     received = case.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     identity = "verified / bevestigd" if s["verified"] else "not verified / niet bevestigd"
@@ -64,6 +74,11 @@ def build_case_message(case: Case, *, now: datetime, tz: ZoneInfo) -> tuple[str,
         f"*Assignee / Behandelaar*\n{person(case.assignee)}",
         f"*State / Status*\n{state_label(case.state)}",
     ]
+    if answered[1]:
+        done, asked = answered
+        fields.append(
+            f"*Systems / Systemen*\n{done} of {asked} answered / {done} van {asked} beantwoord"
+        )
     blocks: list[Block] = [
         {"type": "header", "text": _plain(f"{case.reference} · {kind_label(case.category)}")},
         {"type": "section", "fields": [_text(f) for f in fields]},
@@ -72,6 +87,10 @@ def build_case_message(case: Case, *, now: datetime, tz: ZoneInfo) -> tuple[str,
             "elements": [_text(f"_{kind_words(case.category, case.language)}_")],
         },
     ]
+    warnings = flag_warnings(list(case.flags))
+    if warnings:
+        line = " · ".join(warnings)
+        blocks.append({"type": "context", "elements": [_text(f":warning: {line}")]})
     if case.state not in CLOSED:
         blocks.append(build_case_actions(case, now=now, tz=tz))
     fallback = f"{case.reference}: {kind_label(case.category)}, due {s['extended_due'] or s['due']}"
@@ -138,6 +157,12 @@ def build_case_list(
     return f"{title}: {len(summaries)} case(s)", blocks
 
 
+def _failure_reason(event: Mapping[str, Any]) -> str:
+    """Why the desk refused to send a mail (our own words, no address), after its event."""
+    reason = (event.get("details") or {}).get("reason") if event["action"] == "mail_failed" else ""
+    return f": {reason}" if reason else ""
+
+
 def build_case_detail(
     detail: Mapping[str, Any], *, body_lines: Sequence[str] = ()
 ) -> tuple[str, list[Block]]:
@@ -151,7 +176,8 @@ def build_case_detail(
         f"Messages / Berichten: {len(detail.get('messages', []))}",
     ]
     events = [
-        f"• {e['at'][:16]} {e['action']} by {e['actor']}" for e in detail.get("events", [])[-8:]
+        f"• {e['at'][:16]} {e['action']} by {e['actor']}{_failure_reason(e)}"
+        for e in detail.get("events", [])[-8:]
     ]
     blocks: list[Block] = [{"type": "section", "text": _text("\n".join(lines))}]
     if events:

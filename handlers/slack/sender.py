@@ -3,11 +3,13 @@ its thread. Exceptions from Slack are left to the caller to classify."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.tasks import systems_answered
 from handlers.slack.blocks import build_case_message
 from handlers.slack.deps import SlackDeps
 from handlers.slack.texts import thread_note
@@ -28,7 +30,8 @@ class Posted:
 
 async def post_case(deps: SlackDeps, case: Case) -> Posted | None:
     """Update the case's message in place; post it when it has none. Returns a new post."""
-    text, blocks = build_case_message(case, now=deps.clock(), tz=deps.desk.tz)
+    answered = await asyncio.to_thread(systems_answered, deps.desk, case_id=case.id)
+    text, blocks = build_case_message(case, now=deps.clock(), tz=deps.desk.tz, answered=answered)
     if case.slack_ts and case.slack_channel:
         try:
             await deps.client.chat_update(

@@ -118,3 +118,17 @@ def test_purge_removes_sent_mail_copies_older_than_the_retention_period(
     assert purge(desk, now=now, old_files=remover).files == 1
     assert not old.exists() and fresh.exists()
     assert len(list((outbox / "dsr-delivered").iterdir())) == 1
+
+
+def test_purge_clears_the_words_and_note_of_an_old_review_item(desk: Desk) -> None:
+    from bot.review import dismiss_review
+    from storage.models import ReviewItem
+    from tests.factories import new_review_item
+
+    item_id = new_review_item(desk)
+    dismiss_review(desk, item_id=item_id, note="Herman belde: geen verzoek", actor="t", now=T0)
+    purge(desk, now=T0 + timedelta(days=731))
+    with desk.transaction() as session:
+        item = session.get(ReviewItem, item_id)
+    assert item is not None and item.evidence == [] and item.note is None
+    assert item.state == "dismissed"  # the decision itself stays

@@ -19,6 +19,13 @@ CONTEXT = {
     "code_elsewhere": False,
     "reasons": "drie archieven <script>",
     "message": "reden <x>",
+    "work": [{"system": "CRM <script>", "result": "kept", "law": "art. 52 AWR <script>"}],
+    "told": ["Incasso <script>"],
+    "system": "Salariskantoor <script>",
+    "action": "erase",
+    "by": "23 maart 2026",
+    "person": "<b>Jan</b>@example.nl",
+    "instructions": "zoek op <script>",
 }
 
 

@@ -1,0 +1,83 @@
+"""Queries on tasks, the work each system owes a case (keyword-only, in the caller's
+transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.models import Case, Task
+
+OPEN, DONE, NOT_APPLICABLE = "open", "done", "not_applicable"
+
+
+class TaskRow(NamedTuple):
+    task: Task
+    reference: str
+
+
+def tasks_of_case(*, session: Session, case_id: int) -> list[Task]:
+    statement = select(Task).where(Task.case_id == case_id).order_by(col(Task.id))
+    return list(session.exec(statement).all())
+
+
+def add_task(
+    *, session: Session, case_id: int, system: str, action: str, assignee: str, now: datetime
+) -> Task:
+    task = Task(
+        case_id=case_id,
+        system=system,
+        action=action,
+        state=OPEN,
+        assignee=assignee,
+        created_at=now,
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+def find_tasks(
+    *,
+    session: Session,
+    reference: str | None = None,
+    states: Collection[str] | None = None,
+    case_states: Collection[str] | None = None,
+) -> Sequence[TaskRow]:
+    """Tasks with their case's reference, by case and task id."""
+    statement = select(Task, Case.reference).join(Case, col(Case.id) == col(Task.case_id))
+    if reference is not None:
+        statement = statement.where(Case.reference == reference.strip().upper())
+    if states is not None:
+        statement = statement.where(col(Task.state).in_(list(states)))
+    if case_states is not None:
+        statement = statement.where(col(Case.state).in_(list(case_states)))
+    statement = statement.order_by(col(Task.case_id), col(Task.id))
+    return [TaskRow(task, ref) for task, ref in session.exec(statement).all()]
+
+
+def lock_task(*, session: Session, task_id: int) -> Task | None:
+    """Load a task for change; on PostgreSQL the row stays locked until commit."""
+    statement = select(Task).where(Task.id == task_id)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return session.exec(statement).first()
+
+
+def count_answered(*, session: Session, case_id: int) -> tuple[int, int]:
+    """(systems answered, systems asked) for a case, not-applicable tasks left out."""
+    rows = session.exec(
+        select(Task.system, Task.state).where(Task.case_id == case_id, Task.state != NOT_APPLICABLE)
+    ).all()
+    asked = {system for system, _ in rows}
+    waiting = {system for system, state in rows if state == OPEN}
+    return len(asked - waiting), len(asked)
+
+
+def clear_task_notes(*, session: Session, case_id: int) -> None:
+    """The retention purge: a task's note may hold personal text; the result stays."""
+    session.exec(update(Task).where(col(Task.case_id) == case_id).values(note=None))
