@@ -77,6 +77,23 @@ def corpus(split: str) -> list[Routed]:
     return found
 
 
+BLIND = ROOT / "tests" / "corpus" / "blind"
+
+
+def blind() -> list[Routed]:
+    """260 mails by a writer who never saw the code (tests/corpus/blind, labels.csv: file,
+    label, language; label other, breach or the request's kind), scored once when written."""
+    import csv
+
+    with (BLIND / "labels.csv").open(encoding="utf-8") as rows:
+        return [
+            _classify(
+                row["file"], row["label"], row["language"], (BLIND / row["file"]).read_bytes()
+            )
+            for row in csv.DictReader(rows)
+        ]
+
+
 def _share(items: Sequence[Routed], route: str) -> float:
     return sum(r.result.route == route for r in items) / max(len(items), 1)
 
@@ -186,6 +203,22 @@ def main(argv: Sequence[str] | None = None) -> bool:
         ok &= requests(f"corpus {split}", items, errors=args.errors and split == "heldout")
         for language in ("nl", "en"):
             requests(f"  {language}", [r for r in items if r.language == language], errors=False)
+    held = blind()
+    print("\n== routes: the blind set (a writer who never saw the code) ==")
+    for language in ("nl", "en"):
+        part = [r for r in held if r.language == language]
+        ordinary(f"ordinary, {language}", [r for r in part if r.truth == "other"], errors=False)
+        requests(
+            f"requests, {language}",
+            [r for r in part if r.truth not in {"other", "breach"}],
+            errors=args.errors,
+        )
+    notices = [r for r in held if r.truth == "breach"]
+    print(
+        f"  breach notices (no breach route yet; figures): n={len(notices)}  "
+        f"case {_share(notices, 'case'):.1%}  review {_share(notices, 'review'):.1%}  "
+        f"ignore {_share(notices, 'ignore'):.1%}"
+    )
     times = [r.seconds * 1000 for r in (*peer, *dev, *heldout)]
     median = statistics.median(times)
     print(
