@@ -25,6 +25,7 @@ from bot.compose import LOOP_HEADER, message_id_domain
 from bot.desk import Desk
 from bot.identity import CodeTarget, code_target, handle_reply, issue_code
 from bot.mail.authresults import auth_failures
+from bot.mail.language import language_hint
 from bot.mail.machine import MachineVerdict, classify_sender, is_machine_sender
 from bot.mail.parse import ParsedMail, parse_message, strip_envelope
 from bot.mail.quoting import split_reply
@@ -157,6 +158,7 @@ def recognise(desk: Desk, mail: ParsedMail) -> Classification:
             headers=mail.headers,
             threshold=desk.settings.triage_threshold,
             clock=time.thread_time,
+            language_hint=language_hint(mail.headers, mail.subject, mail.sender).language,
         )
     except Exception as exc:  # the message of an error may quote the mail: type only
         logger.error("intake recognition failed (%s); the mail goes to review", type(exc).__name__)

@@ -187,9 +187,11 @@ def prepare(
     headers: Mapping[str, str] | None = None,
     *,
     budget: Budget | None = None,
+    language_hint: str | None = None,
 ) -> Prepared:
     """The mail's new text (quotes, signatures and disclaimers set aside), normalised; at
-    most `MAX_TEXT` characters of it, and of the subject, are read."""
+    most `MAX_TEXT` characters of it, and of the subject, are read. `language_hint` decides
+    the language when the words do not."""
     view = _Headers(headers or {})
     vocabulary = load_vocabulary()
     parts = split_reply(html_to_text(text[:_MAX_RAW]))
@@ -208,7 +210,7 @@ def prepare(
     subject = subject[:MAX_TEXT]
     subject_lines = _subject(subject)
     words = " ".join([*subject_lines, *body] or sentences(parts.quoted)).split()
-    language = detect_language(words)
+    language = detect_language(words, hint=language_hint)
     reason = auto_reply_reason(view, _sender(view))
     body_words = " ".join(body).split()
     business = (
@@ -332,8 +334,11 @@ def classify(
     threshold: float = 0.6,
     budget_s: float = BUDGET_S,
     clock: Callable[[], float] = time.monotonic,
+    language_hint: str | None = None,
 ) -> Classification:
     """Classify one mail's new text (quotes, signatures and disclaimers set aside).
+    `language_hint` ("nl" or "en", from the headers and subject) decides the language of a
+    mail whose words do not.
 
     At most `MAX_TEXT` characters of the new text are read. `budget_s` bounds the time:
     `clock` is read between steps, and once the budget is spent the answer is route
@@ -341,7 +346,7 @@ def classify(
     """
     budget = Budget(clock, clock() + budget_s)
     try:
-        mail = prepare(text, subject, headers, budget=budget)
+        mail = prepare(text, subject, headers, budget=budget, language_hint=language_hint)
         return classify_prepared(mail, threshold=threshold, budget=budget)
     except BudgetExceeded:
         return _out_of_time()

@@ -393,3 +393,21 @@ def test_a_mail_recognition_fails_on_is_stored_and_goes_to_a_person(
     assert result.action == "review" and "recognition failed" in result.reason
     assert [m.action for m in inbound(desk)] == ["review"]
     assert mail_outbox(desk) == []
+
+
+def test_a_short_english_request_is_acknowledged_in_english_from_its_headers(desk: Desk) -> None:
+    """Too few words to count ("Dutch when unsure"): the mail client's Content-Language and
+    the subject decide, so the writer is not answered in Dutch."""
+    raw = request(
+        message_id="<short-en@example.org>",
+        sender="J. Jansen <j.jansen@example.org>",
+        subject="Subject access request",
+        body="Subject access request under art. 15 GDPR.\n\nJ. Jansen\n",
+        headers={"Content-Language": "en-GB"},
+    )
+    result = process_message(desk, raw, now=T0, source="t")
+    assert result.action == "created"
+    (case,) = all_cases(desk)
+    assert case.language == "en"
+    ack = mail_outbox(desk)[0]
+    assert b"We have received your request" in ack.payload

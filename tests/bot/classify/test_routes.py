@@ -219,3 +219,14 @@ def test_overlap_filtering_keeps_what_the_plain_rule_keeps(seed: int) -> None:
         end = start + rng.randrange(1, 12)
         hits.append(Hit(category, "medium", "x", weight, False, True, False, start, end))
     assert drop_contained(keep_heaviest(hits)) == _naive(hits)
+
+
+def test_a_mail_whose_words_do_not_tell_takes_the_language_of_its_headers() -> None:
+    from bot.classify.language import detect_language
+
+    assert detect_language(["AVG", "art.", "15"]) == "nl"  # no words, no hint: Dutch
+    assert detect_language(["AVG", "art.", "15"], hint="en") == "en"
+    dutch = "ik wil graag weten welke gegevens u van mij heeft".split()
+    assert detect_language(dutch, hint="en") == "nl"  # the words decide when they can
+    found = classify(text="GDPR art. 15 - J. Jansen", language_hint="en")
+    assert found.language == "en"
