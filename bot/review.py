@@ -134,13 +134,13 @@ def list_reviews(
 ) -> list[ReviewView]:
     """The waiting items, the longest waiting first (all items with `include_decided`)."""
     states = (WAITING, OPENED, DISMISSED) if include_decided else (WAITING,)
-    with desk.transaction() as session:
+    with desk.reading() as session:
         rows = list_review_items(session=session, states=states, limit=limit)
         return [view_of(desk, session, row, now=now) for row in rows]
 
 
 def get_review(desk: Desk, *, item_id: int, now: datetime) -> ReviewView:
-    with desk.transaction() as session:
+    with desk.reading() as session:
         row = get_review_row(session=session, item_id=item_id)
         if row is None:
             raise UnknownReview(item_id)

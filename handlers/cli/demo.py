@@ -23,6 +23,7 @@ import aiosmtplib
 
 from bot import cases as core
 from bot.desk import Desk
+from bot.review import list_reviews
 from bot.settings import Settings, load_settings
 from bot.views import case_summary
 from handlers.cli.cases import print_rows
@@ -92,6 +93,12 @@ SAMPLES = (
         "Meeting on Thursday",
         "Hi all,\n\nCould we move Thursday's meeting about the new pension scheme to 14:00?"
         "\n\nBest,\nMark\n",
+    ),
+    Sample(
+        "nl unclear mail",
+        "Herman Bosman <h.bosman@voorbeeld.nl>",
+        "Vraag",
+        "Beste,\n\nWat doen jullie eigenlijk met mijn gegevens?\n\nGroet,\nHerman Bosman\n",
     ),
 )
 
@@ -233,6 +240,11 @@ def run(args: argparse.Namespace) -> int:
     ]
     print("\nQueue / werkvoorraad:")
     print_rows(rows)
+    waiting = list_reviews(desk, now=now)
+    print(
+        f"Waiting for a person / wacht op beoordeling: {len(waiting)} mail(s) that might be a "
+        "request (no case, nothing sent; see dsr review list)"
+    )
     written = sorted(set(new.glob("*")) - before)
     print(f"\nReplies / antwoorden: {len(written)} mail(s) in {new}")
     for path in written:

@@ -43,9 +43,11 @@ def test_demo_feeds_the_samples_and_prints_the_queue(
         "en correction": "created",
         "nl out-of-office": "ignored",
         "en ordinary mail": "ignored",
+        "nl unclear mail": "review",
         "nl follow-up": "threaded",
     }
     assert "4 case(s)" in out
+    assert "wacht op beoordeling: 1 mail(s)" in out
     new = embedded / "var" / "demo" / "outbox" / "new"
     # four acknowledgements, four code mails, and the confirmation of the code the follow-up
     # carried
@@ -62,6 +64,7 @@ def test_demo_starts_fresh_and_leaves_the_real_database_alone(
     code, out = run(["demo"], capsys)
     assert code == 0
     assert "4 case(s)" in out
+    assert "wacht op beoordeling: 1 mail(s)" in out
     assert not (embedded / "var" / "dsr.db").exists()
     code, out = run(["cases", "list", "--json"], capsys)
     assert json.loads(out) == []
