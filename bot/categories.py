@@ -40,6 +40,27 @@ PLAIN_WORDS: dict[str, dict[str, str]] = {
 }
 
 
+# Each kind's short name, for lists, digests and Slack labels.
+SHORT_NAMES: dict[str, dict[str, str]] = {
+    "nl": {
+        "access": "inzage", "correction": "correctie", "erasure": "verwijdering",
+        "complaint": "klacht", "objection": "bezwaar", "restriction": "beperking",
+        "portability": "overdraagbaarheid", "consent_withdrawal": "intrekking toestemming",
+        "other": "overig",
+    },
+    "en": {
+        "access": "access", "correction": "correction", "erasure": "erasure",
+        "complaint": "complaint", "objection": "objection", "restriction": "restriction",
+        "portability": "portability", "consent_withdrawal": "consent withdrawal",
+        "other": "other",
+    },
+}  # fmt: skip
+
+
+def short_name(kind: str, language: str) -> str:
+    return SHORT_NAMES.get(language, SHORT_NAMES["nl"]).get(kind, kind)
+
+
 class UnknownKind(ValueError):
     def __init__(self, kind: str) -> None:
         super().__init__(f"unknown kind {kind!r}; use one of: {', '.join(ALL_CATEGORIES)}")

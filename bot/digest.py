@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.categories import short_name
 from bot.deadline import local_date
 from bot.desk import Desk
 from bot.outbox import queue_mail, queue_slack
-from bot.reminders import KIND_WORDS, SECRETARIAT_LANGUAGE, days_words
+from bot.reminders import SECRETARIAT_LANGUAGE, days_words
 from bot.review_queue import late_reviews, waiting_days
 from bot.states import CLOSED
 from bot.wording import long_date
@@ -220,7 +221,7 @@ def _review_words(digest: Digest, lang: str) -> dict[str, Any]:
         "lines": [
             {
                 "id": item.item_id,
-                "kind": KIND_WORDS[lang].get(item.kind, item.kind),
+                "kind": short_name(item.kind, lang),
                 "received": long_date(item.received, lang),
                 "days": _working_days_words(item.waiting_days, nl=nl),
             }
@@ -238,7 +239,7 @@ def _working_days_words(days: int, *, nl: bool) -> str:
 def _item_words(item: DigestItem, lang: str) -> dict[str, Any]:
     return {
         "reference": item.reference,
-        "kind": KIND_WORDS[lang].get(item.category, item.category),
+        "kind": short_name(item.category, lang),
         "due": long_date(item.due, lang),
         "days": days_words(item.days_left, lang),
         "assignee": item.assignee,

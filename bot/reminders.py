@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.calendar_nl import DutchCalendar
+from bot.categories import short_name
 from bot.settings import Settings
 from bot.states import CLOSED, State
 from bot.wording import long_date
@@ -243,20 +244,6 @@ def reminder_still_wanted(case: Case | None, payload: Mapping[str, Any]) -> bool
 
 # --- words ------------------------------------------------------------------------------
 
-KIND_WORDS: dict[str, dict[str, str]] = {
-    "nl": {
-        "access": "inzage", "correction": "correctie", "erasure": "verwijdering",
-        "complaint": "klacht", "objection": "bezwaar", "restriction": "beperking",
-        "portability": "overdraagbaarheid", "consent_withdrawal": "intrekking toestemming",
-        "other": "overig",
-    },
-    "en": {
-        "access": "access", "correction": "correction", "erasure": "erasure",
-        "complaint": "complaint", "objection": "objection", "restriction": "restriction",
-        "portability": "portability", "consent_withdrawal": "consent withdrawal",
-        "other": "other",
-    },
-}  # fmt: skip
 
 ACTIONS: dict[str, dict[str, str]] = {
     "nl": {
@@ -317,7 +304,7 @@ def context(reminder: Reminder, *, language: str) -> dict[str, Any]:
     due = long_date(reminder.due, lang)
     return {
         "reference": reminder.reference,
-        "kind_words": KIND_WORDS[lang].get(reminder.category, reminder.category),
+        "kind_words": short_name(reminder.category, lang),
         "due": due,
         "extended": reminder.extended,
         "days_text": days_words(reminder.days_left, lang),

@@ -3,9 +3,10 @@
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from bot.mail.charsets import Headers
 from bot.mail.machine import auto_reply_reason
 from bot.mail.quoting import split_reply
 
@@ -74,22 +75,6 @@ class Fusion:
 
 
 FUSION = Fusion()
-
-
-class _Headers(Mapping[str, str]):
-    """Case-insensitive view of mail headers (RFC 5322 field names ignore case)."""
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self._data = {str(k).lower(): str(v) for k, v in headers.items()}
-
-    def __getitem__(self, key: str) -> str:
-        return self._data[key.lower()]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 def _respell(line: str, spelling: Mapping[str, str]) -> str:
@@ -192,7 +177,7 @@ def prepare(
     """The mail's new text (quotes, signatures and disclaimers set aside), normalised; at
     most `MAX_TEXT` characters of it, and of the subject, are read. `language_hint` decides
     the language when the words do not."""
-    view = _Headers(headers or {})
+    view = headers if isinstance(headers, Headers) else Headers(list((headers or {}).items()))
     vocabulary = load_vocabulary()
     parts = split_reply(html_to_text(text[:_MAX_RAW]))
     if budget is not None:

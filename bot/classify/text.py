@@ -1,14 +1,13 @@
 """Normalise mail text for matching: lower case, no accents, one sentence per line."""
 
-import html
 import re
 import unicodedata
-from html.parser import HTMLParser
+
+from bot.mail.htmltext import html_to_text as mail_html_to_text
 
 __all__ = ["html_to_text", "normalise", "sentences"]
 
 _HTML_HINT = re.compile(r"<(html|body|div|p|br|span|table)\b", re.IGNORECASE)
-_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "table", "blockquote"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\s])|[!?]+|[;:]\s+|\s+-\s+")
 _ABBREVIATION = re.compile(
     r"\b(art|nr|mr|dhr|mevr|mw|bijv|ca|drs|ir|ing|st|jr|sr)\.", re.IGNORECASE
@@ -21,37 +20,10 @@ _QUOTES = str.maketrans(
 )
 
 
-class _TextParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("style", "script", "head"):
-            self._skip += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script", "head"):
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
 def html_to_text(text: str) -> str:
-    """Plain text of an HTML body (a safety net: the mail parser usually does this)."""
-    if not _HTML_HINT.search(text):
-        return text
-    parser = _TextParser()
-    parser.feed(text)
-    parser.close()
-    return html.unescape("".join(parser.parts))
+    """Plain text of an HTML body (a safety net: the mail parser usually does this), by the
+    same extractor the mail parser uses."""
+    return mail_html_to_text(text) if _HTML_HINT.search(text) else text
 
 
 def normalise(text: str) -> str:

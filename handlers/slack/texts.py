@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from bot.categories import plain_words
+from bot.categories import ALL_CATEGORIES, SHORT_NAMES, plain_words
+from bot.states import CLOSED, State
 
 KIND_LABELS: dict[str, str] = {
-    "access": "Access / Inzage",
-    "correction": "Correction / Correctie",
-    "erasure": "Erasure / Verwijdering",
-    "complaint": "Complaint / Klacht",
-    "objection": "Objection / Bezwaar",
-    "restriction": "Restriction / Beperking",
-    "portability": "Portability / Overdraagbaarheid",
-    "consent_withdrawal": "Consent withdrawn / Toestemming ingetrokken",
-    "other": "Other / Overig",
+    kind: f"{SHORT_NAMES['en'][kind].capitalize()} / {SHORT_NAMES['nl'][kind].capitalize()}"
+    for kind in ALL_CATEGORIES
 }
 
 STATE_LABELS: dict[str, str] = {
@@ -26,7 +20,7 @@ STATE_LABELS: dict[str, str] = {
     "withdrawn": "Withdrawn / Ingetrokken",
 }
 
-OUTCOMES: tuple[str, ...] = ("done", "refused", "withdrawn")
+OUTCOMES: tuple[str, ...] = tuple(str(state) for state in State if state in CLOSED)
 
 NOT_AUTHORISED = (
     "Not authorised: only the secretariat may do this. / "
