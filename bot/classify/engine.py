@@ -14,7 +14,7 @@ from .budget import BUDGET_S, MAX_TEXT, Budget, BudgetExceeded
 from .language import detect_language
 from .model import Model, Prediction, features, load_model
 from .result import Classification
-from .routing import MODEL_WORDS
+from .routing import MODEL_WORDS, breach_guard
 from .routing import route as _route
 from .scoring import FIRST_PERSON_WORDS, OWN_WORDS, Hit, build_document, find_hits, scores
 from .text import html_to_text, normalise, sentences
@@ -382,4 +382,5 @@ def classify_prepared(
         check()
     words = " ".join(mail.body).split()
     result = _combine(hits, prediction, words, mail.language, threshold, fusion)
-    return _route(result, hits, prediction, words)
+    routed = _route(result, hits, prediction, words)
+    return breach_guard(routed, " ".join((*mail.subject, *mail.body)))

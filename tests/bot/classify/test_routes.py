@@ -230,3 +230,31 @@ def test_a_mail_whose_words_do_not_tell_takes_the_language_of_its_headers() -> N
     assert detect_language(dutch, hint="en") == "nl"  # the words decide when they can
     found = classify(text="GDPR art. 15 - J. Jansen", language_hint="en")
     assert found.language == "en"
+
+
+BREACH_NOTICE_NL = (
+    "Geachte heer/mevrouw,\n\nHierbij melden wij een datalek. Door een fout in ons "
+    "salarissysteem zijn gisteren de loonstroken van twaalf medewerkers van uw klant naar de "
+    "verkeerde ontvanger gestuurd. Wij hebben de ontvanger gevraagd de mail te verwijderen.\n\n"
+    "Met vriendelijke groet,\nSalarisadministratie Noord BV"
+)
+BREACH_NOTICE_EN = (
+    "Dear secretariat,\n\nWe are writing to notify you of a personal data breach. A laptop "
+    "with client files was stolen from our consultant's car last night; the disk was not "
+    "encrypted. We will send more details tomorrow.\n\nKind regards,\nIT Partners"
+)
+
+
+@pytest.mark.parametrize("text", [BREACH_NOTICE_NL, BREACH_NOTICE_EN])
+def test_a_breach_notice_goes_to_a_person_never_a_case_or_the_bin(text: str) -> None:
+    found = classify(text=text, subject="Melding")
+    assert found.route == "review", found
+
+
+def test_a_requester_whose_data_leaked_still_opens_a_case() -> None:
+    found = classify(
+        text="Door jullie datalek zijn mijn gegevens bij een vreemde terechtgekomen. Ik dien "
+        "hierbij een klacht in over de omgang met mijn persoonsgegevens.",
+        subject="Klacht",
+    )
+    assert (found.route, found.category) == ("case", "complaint")
