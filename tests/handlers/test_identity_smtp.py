@@ -1,5 +1,5 @@
 """Identity end to end on the embedded defaults, with real SMTP conversations into our
-listener and the codes read from what the outbox queued (issue: identity, Tests)."""
+listener and the codes read from what the outbox queued."""
 
 from __future__ import annotations
 
