@@ -131,6 +131,8 @@ def compose(
     `to` is one bare address (it is also the envelope's); a value that is not, or a header
     value with a line break, raises ValueError. Inbound ids that are not sane are left out.
     """
+    if _CONTROL_CHARS.search(to):
+        raise ValueError("the recipient must be one bare address (local@domain)")
     utf8 = not (parseaddr(sender)[1].isascii() and to.isascii())
     mail = EmailMessage(policy=UTF8_POLICY if utf8 else ASCII_POLICY)
     mail["From"] = sender
@@ -180,6 +182,22 @@ def _one_line(text: str) -> str:
     """A subject on one line, whatever the template was given: control characters (line
     breaks included) and runs of white space made single spaces."""
     return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def is_sendable(address: str) -> bool:
+    """Whether `address` can stand alone in a To: header we write (one bare addr-spec, no
+    control characters): what `compose` would accept as the recipient."""
+    if not address or _CONTROL_CHARS.search(address):
+        return False
+    probe = EmailMessage(policy=ASCII_POLICY if address.isascii() else UTF8_POLICY)
+    try:
+        probe["To"] = address
+        return _require_one_address(probe, "To") == address
+    except (ValueError, IndexError, TypeError):
+        return False
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _require_one_address(mail: EmailMessage, name: str) -> str:

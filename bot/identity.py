@@ -56,24 +56,15 @@ def issues_within(issues: list[str], *, now: datetime, hours: int = 24) -> int:
 
 @dataclass(frozen=True)
 class CodeTarget:
-    """Where the code goes, and whether the register knows the person."""
+    """Where the code goes, whether the register knows the person by this address, and
+    whether it knows someone of this name at another address (a person checks that)."""
 
     address: str
     unknown: bool
+    name_on_record: bool = False
 
     def address_differs_from(self, other: str) -> bool:
         return normalise_address(self.address) != normalise_address(other)
-
-
-def _on_record(desk: Desk, session: Session, address: str, name: str) -> str | None:
-    """The address on record for this address (or, failing that, this unique name)."""
-    email_key = person_key(desk, address)
-    found = find_by_email_or_name(
-        session=session, email_key=email_key, name_key=name_key(desk, name)
-    )
-    if found and found[0].email_key == email_key:
-        return found[0].email
-    return found[0].email if len(found) == 1 else None
 
 
 def code_target(
@@ -86,18 +77,23 @@ def code_target(
 ) -> CodeTarget | None:
     """Where the one-time code goes (art. 12(6): confirm the identity of the person).
 
-    The register is asked by the From address (and its display name) first, then by the
-    Reply-To address on its own: a person it knows gets the code at the address on record only.
-    An unknown person gets it at the From address, which a Reply-To cannot redirect; only a
-    no-reply From (a website's contact form, `sender` None) leaves the Reply-To.
+    The register is asked by the From address: a person it knows gets the code at the
+    address on record only, whatever Reply-To says. An unknown person gets it at the From
+    address, which a Reply-To cannot redirect. Only a no-reply From (a website's contact
+    form, `sender` None) leaves the Reply-To, which is then looked up the same way. A display
+    name never redirects the code (that would tell the writer whether the register knows the
+    name); a name the register holds at another address is flagged for a person instead.
     """
-    for address, name in ((sender, sender_name), (reply_to, "")):
-        if address:
-            recorded = _on_record(desk, session, address, name)
-            if recorded is not None:
-                return CodeTarget(recorded, unknown=False)
-    fallback = sender or reply_to
-    return CodeTarget(fallback, unknown=True) if fallback else None
+    address = sender or reply_to
+    if not address:
+        return None
+    email_key = person_key(desk, address)
+    found = find_by_email_or_name(
+        session=session, email_key=email_key, name_key=name_key(desk, sender_name)
+    )
+    if found and found[0].email_key == email_key:
+        return CodeTarget(found[0].email, unknown=False)
+    return CodeTarget(address, unknown=True, name_on_record=bool(found))
 
 
 def issue_code(

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -21,7 +21,7 @@ from bot.cases import NewCase, audit, open_case
 from bot.categories import plain_words
 from bot.classify import classify
 from bot.classify.result import Classification
-from bot.compose import LOOP_HEADER, message_id_domain
+from bot.compose import LOOP_HEADER, is_sane_id, is_sendable, message_id_domain
 from bot.desk import Desk
 from bot.identity import CodeTarget, code_target, handle_reply, issue_code
 from bot.mail.authresults import auth_failures
@@ -45,6 +45,7 @@ from storage.reviews import add_review_item
 logger = logging.getLogger("dsr.intake")
 REFERENCE_IN_SUBJECT = re.compile(r"\[\s*(DSR-\d{4}-\d{4,})\s*\]", re.IGNORECASE)
 HEADER_LIMIT = 64 * 1024
+THREAD_IDS = 20  # of our own ids in In-Reply-To/References, the newest, used to thread
 
 
 class TemporaryIntakeError(Exception):
@@ -109,7 +110,7 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
     unusable = _unusable(desk, raw)
     if unusable is not None:
         return _quarantine(desk, raw, now=now, reason=unusable)
-    mail = parse_message(raw, max_attachment_bytes=desk.settings.max_attachment_bytes)
+    mail = _sane_ids(parse_message(raw, max_attachment_bytes=desk.settings.max_attachment_bytes))
     key = (mail.message_id or f"sha256:{mail.content_hash}")[:998]
     stored = _store_first(desk, mail, raw, key=key, now=now, source=source)
     if isinstance(stored, IntakeResult):
@@ -145,6 +146,23 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
         )
     logger.info("intake %s case=%s source=%s size=%d", result.action, result.case, source, len(raw))
     return result
+
+
+def _sane_ids(mail: ParsedMail) -> ParsedMail:
+    """Only `<left@right>` ids in printable ASCII are kept (a NUL or a line break in an id
+    must reach neither a query, nor a stored row, nor our headers); a mail without a sane
+    Message-ID is known by its content hash."""
+    return replace(
+        mail,
+        message_id=mail.message_id if mail.message_id and is_sane_id(mail.message_id) else None,
+        in_reply_to=mail.in_reply_to if mail.in_reply_to and is_sane_id(mail.in_reply_to) else None,
+        references=tuple(r for r in mail.references if is_sane_id(r)),
+        bounced_message_id=(
+            mail.bounced_message_id
+            if mail.bounced_message_id and is_sane_id(mail.bounced_message_id)
+            else None
+        ),
+    )
 
 
 def recognise(desk: Desk, mail: ParsedMail) -> Classification:
@@ -298,7 +316,7 @@ def _route(
         loop_header=LOOP_HEADER,
         own_loop_token=loop_token(desk, session),
     )
-    case = _thread(session, mail)
+    case = _thread(desk, session, mail)
     if verdict.kind == "bounce":
         return _bounce(desk, session, mail, record, case, now=now, reason=verdict.reason)
     if verdict.kind != "person":
@@ -315,14 +333,18 @@ def _route(
     return _new_mail(desk, session, mail, record, verdict, found, received_at=received_at, now=now)
 
 
-def _thread(session: Session, mail: ParsedMail) -> Case | None:
-    """The case a mail answers: our reference in the subject, or one of our Message-IDs."""
+def _thread(desk: Desk, session: Session, mail: ParsedMail) -> Case | None:
+    """The case a mail answers: our reference in the subject, or one of our Message-IDs
+    (only ids of our own domain are looked up, the last few: a References header of 300,000
+    ids must not become one query's parameters)."""
     match = REFERENCE_IN_SUBJECT.search(mail.subject)
     if match:
         case = get_case_by_reference(session=session, reference=match.group(1))
         if case is not None:
             return case
-    return case_for_outbound_ids(session=session, message_ids=mail.references)
+    ours = "@" + message_id_domain(desk.settings.own_domain) + ">"
+    ids = [i for i in mail.references if i.lower().endswith(ours)][-THREAD_IDS:]
+    return case_for_outbound_ids(session=session, message_ids=ids)
 
 
 def _bounce(
@@ -351,13 +373,17 @@ def _bounce(
     if case is None:
         return IntakeResult("ignored", None, None, f"delivery report, never answered: {reason}")
     record.case_id = case.id
+    if bounced is None:  # names a case but none of our mails: anyone can write that
+        return IntakeResult(
+            "ignored", case.reference, None, "delivery report about no mail of ours; recorded"
+        )
     audit(
         session,
         case,
         now=now,
         actor="system",
         action="mail_bounced",
-        details={"outbox_id": bounced.id if bounced else None},
+        details={"outbox_id": bounced.id},
     )
     queue_slack(
         desk,
@@ -394,7 +420,14 @@ def _reply(
     code_address = check.sent_to if check is not None else None
     known = {normalise_address(a) for a in (case.requester, code_address) if a}
     from_requester = bool(mail.sender) and normalise_address(mail.sender) in known
-    if not from_requester:
+    forged = "dmarc" in auth_failures(
+        mail.authentication_results, trusted=desk.settings.trusted_authserv_id
+    )
+    if from_requester and forged:  # our own server says the From was not the sender's
+        from_requester = False
+        record.flags = [*record.flags, "auth_dmarc_failed"]
+        notes.append("DMARC failed for the requester's address; not acted on")
+    elif not from_requester:
         record.flags = [*record.flags, "other_sender"]
         notes.append("from another address than the requester; not acted on")
     if case.state in CLOSED:
@@ -514,7 +547,10 @@ def open_request(
     on record only, whatever Reply-To says; the acknowledgement reads the same either way and
     never carries the code, so it tells nobody whether the register knows them.
     """
-    flags = [] if verdict.answer_to else ["no_reply_address"]
+    to = verdict.answer_to
+    flags = [] if to else ["no_reply_address"]
+    if to and not is_sendable(to):  # nothing can be written to it: a person answers
+        flags, to = ["no_reply_address", "unsendable_address"], None
     flags += [
         f"auth_{failure}_failed"
         for failure in auth_failures(
@@ -522,16 +558,19 @@ def open_request(
         )
     ]
     person = mail.sender if mail.sender and not is_machine_sender(mail.sender) else None
-    to = verdict.answer_to
     if person and mail.reply_to and normalise_address(mail.reply_to) != normalise_address(person):
         flags.append("reply_to_differs")
     target = code_target(
         desk, session=session, sender=person, sender_name=mail.sender_name, reply_to=to
     )
+    if target is not None and not is_sendable(target.address):
+        target = None
     if target is not None and target.unknown:
         flags.append("unknown_requester")
+    if target is not None and target.name_on_record:
+        flags.append("name_on_record")
     if target is not None and to and target.address_differs_from(to):
-        flags.append("code_sent_to_record")
+        flags.append("code_sent_to_record" if not target.unknown else "code_sent_to_from")
     case = open_case(
         desk,
         session=session,
@@ -605,5 +644,7 @@ def _acknowledge(
         now=now,
         dedupe_key=f"mail:identity_code:{case.id}:1",
         context={"code": code, "code_hours": desk.settings.otp_ttl_hours},
-        part_of_reply=True,
+        # one reply with the acknowledgement when it goes to the same address; counted for
+        # its own address otherwise, so a rotating Reply-To cannot flood the From address
+        part_of_reply=not target.address_differs_from(to),
     )

@@ -113,7 +113,7 @@ _MSG_ID = re.compile(r"<[^<>\s]+>")
 # An addr-spec: a local part without specials, a domain of letters, digits and hyphens
 # (RFC 5321 section 4.1.2; non-ASCII letters for RFC 6532 and IDN), never an encoded-word's
 # "?=".
-_ADDRESS = re.compile(r"[^\s<>@,;:\"()\[\]]+@[\w-]+(?:\.[\w-]+)*")
+_ADDRESS = re.compile(r"[^\s<>@,;:\"()\[\]\\\x00-\x1f\x7f]+@[\w-]+(?:\.[\w-]+)*")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"\s*")
 
@@ -256,9 +256,27 @@ def addresses(values: tuple[str, ...]) -> tuple[list[tuple[str, str]], str | Non
             for n, a in pairs
             if _ADDRESS.fullmatch(a.strip())
         ]
+        angled = _one_angle_addr(value)
+        if angled is not None and len(good) > 1:
+            # "victim@x.nl <attacker@evil.test>": an unquoted display name that looks like an
+            # address; the mailbox is the angle-addr (RFC 5322 3.4), never the name.
+            good = [(one_line(decode_words(value.split("<", 1)[0])), angled)]
         # "Big Bug bb@bug.com" and other syntax errors: take what looks like an address.
         found.extend(good or _scanned(value)[:1])
     return found, defect
+
+
+_ANGLE_ADDR = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
+
+
+def _one_angle_addr(value: str) -> str | None:
+    """The address of a one-mailbox value written `name <addr>` (no comma outside the
+    angle brackets), lowercased; None for anything else."""
+    found = _ANGLE_ADDR.findall(value)
+    if len(found) != 1 or "," in _ANGLE_ADDR.sub("", value):
+        return None
+    address = found[0].strip().lower()
+    return address if _ADDRESS.fullmatch(address) else None
 
 
 def _scanned(value: str) -> list[tuple[str, str]]:

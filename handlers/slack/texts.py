@@ -79,6 +79,9 @@ def thread_note(note: str, *, closed: bool = False, other_sender: bool = False) 
 FLAG_WARNINGS: dict[str, str] = {
     "reply_to_differs": "Reply-To differs from From / Reply-To wijkt af van afzender",
     "code_sent_to_record": "code sent to the address on record / code naar bekend adres",
+    "code_sent_to_from": "code sent to From, not Reply-To / code naar afzender, niet Reply-To",
+    "name_on_record": "name known at another address / naam bekend bij ander adres",
+    "unsendable_address": "address cannot be written to / adres onbruikbaar",
     "unknown_requester": "not in the register / niet in het register",
     "no_reply_address": "no address to answer / geen antwoordadres",
     "identity_locked": "code self-service locked / code geblokkeerd",

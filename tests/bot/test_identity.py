@@ -122,21 +122,34 @@ def test_new_code_on_request_at_most_three_per_day(desk: Desk) -> None:
     assert reasons[2].endswith("code_limit")
 
 
-def test_spoofed_sender_of_a_known_person_sends_the_code_to_the_address_on_record(
+def test_a_registered_name_at_another_address_is_flagged_and_not_redirected(
     desk: Desk,
 ) -> None:
+    """Redirecting the code by a display name would tell the writer whether the register
+    knows the name; the secretariat is told instead."""
     import_register(
         desk, text="name,email\nJan Jansen,jan.jansen@werk.example\n", actor="test", now=T0
     )
     result = process_message(
         desk, build_mail(sender="Jan Jansen <jan.jansen@elders.example>"), now=T0, source="test"
     )
-    sent = {str(m["To"]): m for _, m in outbound(desk)}
-    assert code_in(sent["jan.jansen@elders.example"]) is None
-    assert "bekend is" not in text_of(sent["jan.jansen@elders.example"])
-    assert code_in(sent["jan.jansen@werk.example"]) is not None
+    codes = [str(m["To"]) for _, m in outbound(desk) if code_in(m) is not None]
+    assert codes == ["jan.jansen@elders.example"]
     case = core.get_case(desk, reference=result.case or "")
-    assert "code_sent_to_record" in case.flags and "unknown_requester" not in case.flags
+    assert {"name_on_record", "unknown_requester"} <= set(case.flags)
+
+
+def test_a_registered_address_written_another_way_gets_the_code_at_the_address_on_record(
+    desk: Desk,
+) -> None:
+    import_register(
+        desk, text="name,email\nJan Jansen,jan.jansen@werk.example\n", actor="test", now=T0
+    )
+    process_message(
+        desk, build_mail(sender="Jan <Jan.Jansen+dsr@Werk.example>"), now=T0, source="test"
+    )
+    codes = [str(m["To"]) for _, m in outbound(desk) if code_in(m) is not None]
+    assert codes == ["jan.jansen@werk.example"]
 
 
 def test_known_person_matches_case_insensitively_and_with_plus_tags(desk: Desk) -> None:
@@ -234,7 +247,7 @@ def test_the_identity_reminder_goes_where_the_code_went(desk: Desk) -> None:
         desk, text="name,email\nJan Jansen,jan.jansen@werk.example\n", actor="test", now=T0
     )
     process_message(
-        desk, build_mail(sender="Jan Jansen <jan.jansen@elders.example>"), now=T0, source="test"
+        desk, build_mail(sender="Jan <Jan.Jansen+dsr@Werk.example>"), now=T0, source="test"
     )
     before = len(outbound(desk))
     run_sweep(desk, now=datetime(2026, 3, 6, 9, 0, tzinfo=UTC))  # 4 working days later

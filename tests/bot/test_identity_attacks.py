@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot import cases as core
@@ -89,13 +90,26 @@ def test_a_stranger_cannot_verify_with_the_right_code(desk: Desk) -> None:
     assert core.get_case(desk, reference=reference).verified_at is None
 
 
-def test_an_address_in_an_encoded_display_name_is_not_the_sender(desk: Desk) -> None:
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        b"=?utf-8?q?jan.jansen@example.nl?= <mallory@evil.test>",  # encoded-word display name
+        b"jan.jansen@example.nl <mallory@evil.test>",  # unquoted display name
+    ],
+)
+def test_an_address_in_a_display_name_is_not_the_sender(desk: Desk, disguise: bytes) -> None:
     reference, code, _ = _request(desk, sender=REQUESTER)
-    disguised = "=?utf-8?q?jan.jansen@example.nl?= <mallory@evil.test>"
+
+    def reply(body: str, minute: int) -> None:
+        raw = build_mail(sender=ATTACKER, subject=f"Re: [{reference}] Uw code", body=body)
+        raw = raw.replace(b"From: Mallory <mallory@evil.test>", b"From: " + disguise, 1)
+        assert b"From: " + disguise in raw
+        process_message(desk, raw, now=T0 + timedelta(minutes=minute), source="test")
+
     for minute in range(1, 7):
-        _reply(desk, reference, "654321", sender=disguised, minutes=minute)
+        reply("654321", minute)
     assert _check(desk).wrong_attempts == 0
-    _reply(desk, reference, code, sender=disguised, minutes=8)
+    reply(code, 8)
     assert core.get_case(desk, reference=reference).verified_at is None
 
 

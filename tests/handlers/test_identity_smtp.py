@@ -127,14 +127,16 @@ async def test_an_expired_code_is_replaced_and_the_new_one_works(smtp: Conversat
     assert state(smtp, reference) == ("open", True)
 
 
-async def test_spoofed_sender_of_a_known_person_gets_no_code(smtp: Conversation) -> None:
+async def test_a_registered_address_written_another_way_gets_the_code_on_record(
+    smtp: Conversation,
+) -> None:
     import_register(
         smtp.desk, text="name,email\nJan Jansen,jan.jansen@werk.example\n", actor="t", now=T0
     )
     await smtp.send(
-        build_mail(sender="Jan Jansen <jan@elders.example>"), sender="jan@elders.example"
+        build_mail(sender="Jan <Jan.Jansen+dsr@Werk.example>"), sender="jan.jansen@werk.example"
     )
     mails = {str(m["To"]): m for _, m in outbound(smtp.desk)}
-    assert code_in(mails["jan@elders.example"]) is None
-    assert "bekend is" not in " ".join(text_of(mails["jan@elders.example"]).split())
+    assert code_in(mails["jan.jansen+dsr@werk.example"]) is None
+    assert "bekend is" not in " ".join(text_of(mails["jan.jansen+dsr@werk.example"]).split())
     assert code_in(mails["jan.jansen@werk.example"]) is not None
