@@ -20,7 +20,7 @@ from sqlmodel import Session
 from bot.cases import NewCase, audit, open_case
 from bot.categories import plain_words
 from bot.classify import classify
-from bot.classify.result import Classification
+from bot.classify.result import Classification, for_a_person
 from bot.compose import LOOP_HEADER, is_sane_id, is_sendable, message_id_domain
 from bot.desk import Desk
 from bot.identity import CodeTarget, code_target, handle_reply, issue_code
@@ -180,17 +180,7 @@ def recognise(desk: Desk, mail: ParsedMail) -> Classification:
         )
     except Exception as exc:  # the message of an error may quote the mail: type only
         logger.error("intake recognition failed (%s); the mail goes to review", type(exc).__name__)
-        return Classification(
-            category="other",
-            confidence=0.0,
-            also=(),
-            language="nl",
-            auto_reply=False,
-            needs_triage=True,
-            evidence=(),
-            route="review",
-            reason="recognition failed",
-        )
+        return for_a_person("recognition failed")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from bot.mail.quoting import split_reply
 from .budget import BUDGET_S, MAX_TEXT, Budget, BudgetExceeded
 from .language import detect_language
 from .model import Model, Prediction, features, load_model
-from .result import Classification
+from .result import Classification, for_a_person
 from .routing import MODEL_WORDS, breach_guard
 from .routing import route as _route
 from .scoring import FIRST_PERSON_WORDS, OWN_WORDS, Hit, build_document, find_hits, scores
@@ -334,21 +334,7 @@ def classify(
         mail = prepare(text, subject, headers, budget=budget, language_hint=language_hint)
         return classify_prepared(mail, threshold=threshold, budget=budget)
     except BudgetExceeded:
-        return _out_of_time()
-
-
-def _out_of_time() -> Classification:
-    return Classification(
-        category="other",
-        confidence=0.0,
-        also=(),
-        language="nl",
-        auto_reply=False,
-        needs_triage=True,
-        evidence=(_OUT_OF_TIME,),
-        route="review",
-        reason=_OUT_OF_TIME,
-    )
+        return for_a_person(_OUT_OF_TIME)
 
 
 def classify_prepared(

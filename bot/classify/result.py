@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["ROUTES", "Classification", "Route"]
+__all__ = ["ROUTES", "Classification", "Route", "for_a_person"]
 
 Route = Literal["case", "review", "ignore"]
 ROUTES: tuple[Route, ...] = ("case", "review", "ignore")
@@ -44,3 +44,19 @@ class Classification:
             "route": self.route,
             "reason": self.reason,
         }
+
+
+def for_a_person(reason: str) -> Classification:
+    """The answer when recognition could not read the mail (out of time, or it failed):
+    review, so a person looks and nothing is lost or sent."""
+    return Classification(
+        category="other",
+        confidence=0.0,
+        also=(),
+        language="nl",
+        auto_reply=False,
+        needs_triage=True,
+        evidence=(reason,),
+        route="review",
+        reason=reason,
+    )
