@@ -36,7 +36,13 @@ from bot.states import CLOSED
 from bot.templates import LANGUAGES, environment
 from bot.wording import long_date
 from storage.cases import get_case_by_reference
-from storage.inbound import RECEIVED, claim_received, finish_received, stored_state
+from storage.inbound import (
+    RECEIVED,
+    add_received,
+    claim_received,
+    finish_received,
+    stored_state,
+)
 from storage.messages import add_message, case_for_outbound_ids, find_stored, is_our_message_id
 from storage.models import Case, IdentityCheck
 from storage.outbox import find_by_message_id, mark_final
@@ -195,28 +201,23 @@ def _store_first(
     """Store the mail before anything else is decided: once this commits, it is never lost.
     A mail stored earlier but never routed (a crash between the two steps) is routed now."""
     with desk.transaction() as session:
-        state = stored_state(session=session, dedupe_key=key)
-        if state is not None and state.action != RECEIVED:
-            return IntakeResult("duplicate", state.reference, None, "this mail was stored before")
-        if state is not None:
-            return _Stored(state.id, state.at)
-        add_message(
+        row_id = add_received(
             session=session,
-            direction="in",
             dedupe_key=key,
             message_id=mail.message_id,
             at=now,
             subject=mail.subject[:500],
             sender=mail.sender,
-            size=len(raw),
             raw=raw,
-            action=RECEIVED,
-            reason="stored; not yet routed",
             flags=[f"source:{source}"],
         )
+        if row_id is not None:
+            return _Stored(row_id, now)
         state = stored_state(session=session, dedupe_key=key)
-    if state is None:  # pragma: no cover - the row was written in this transaction
+    if state is None:  # the row that conflicted is committed and visible to this statement
         raise TemporaryIntakeError("the stored mail could not be read back")
+    if state.action != RECEIVED:
+        return IntakeResult("duplicate", state.reference, None, "this mail was stored before")
     return _Stored(state.id, state.at)
 
 

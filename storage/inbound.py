@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import Case, Message
@@ -37,6 +38,53 @@ def stored_state(*, session: Session, dedupe_key: str) -> StoredState | None:
     if row is None or row[0] is None:
         return None
     return StoredState(row[0], row[1], row[2], row[3])
+
+
+def _insert_new(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one statement stores a new mail and
+    says, by returning no row, that the same mail was stored before."""
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        maker(Message)
+        .on_conflict_do_nothing(index_elements=["direction", "dedupe_key"])
+        .returning(col(Message.id))
+    )
+
+
+_ADD_RECEIVED = {name: _insert_new(name) for name in ("sqlite", "postgresql")}
+
+
+def add_received(
+    *,
+    session: Session,
+    dedupe_key: str,
+    message_id: str | None,
+    at: datetime,
+    subject: str,
+    sender: str,
+    raw: bytes,
+    flags: Sequence[str],
+) -> int | None:
+    """Store an inbound mail before it is routed (action `received`); returns its row id, or
+    None when a mail with this dedupe key is stored already."""
+    dialect = session.get_bind().dialect.name
+    row_id = session.execute(
+        _ADD_RECEIVED[dialect],
+        {
+            "direction": "in",
+            "dedupe_key": dedupe_key,
+            "message_id": message_id,
+            "at": at,
+            "subject": subject,
+            "sender": sender,
+            "size": len(raw),
+            "action": RECEIVED,
+            "reason": "stored; not yet routed",
+            "flags": list(flags),
+            "raw": raw,
+        },
+    ).scalar_one_or_none()
+    return None if row_id is None else int(row_id)
 
 
 def claim_received(*, session: Session, message_row_id: int) -> bool:
