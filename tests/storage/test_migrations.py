@@ -29,3 +29,11 @@ def test_fresh_database_is_not_up_to_date(db_url: str) -> None:
     fresh = make_engine(db_url)
     assert not is_up_to_date(fresh)
     fresh.dispose()
+
+
+def test_the_newest_numbered_script_is_alembics_head() -> None:
+    """`is_up_to_date` answers from the version row when it names the newest numbered script;
+    that is only right while the history is one numbered line."""
+    from storage.migrate import head_revision, newest_numbered_revision
+
+    assert newest_numbered_revision() == head_revision()
