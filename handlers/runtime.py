@@ -34,9 +34,10 @@ def build_desk(settings: Settings, *, migrate: bool = True) -> Desk:
     sealer = load_sealer(settings)
     engine = make_engine(settings.database_url, sealer=sealer, audit=load_audit_chain(settings))
     if migrate:
-        if settings.is_sqlite or settings.db_auto_upgrade:
+        current = is_up_to_date(engine)
+        if not current and (settings.is_sqlite or settings.db_auto_upgrade):
             upgrade(engine)
-        elif not is_up_to_date(engine):
+        elif not current:
             raise StartupError(
                 "the database is not at the latest migration; run `dsr db upgrade` "
                 "(or set DSR_DB_AUTO_UPGRADE=true)"
