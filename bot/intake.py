@@ -41,7 +41,6 @@ from storage.inbound import (
     add_received,
     claim_received,
     finish_received,
-    stored_state,
 )
 from storage.messages import add_message, case_for_outbound_ids, find_stored, is_our_message_id
 from storage.models import Case, IdentityCheck
@@ -213,7 +212,7 @@ def _store_first(
         )
         if row_id is not None:
             return _Stored(row_id, now)
-        state = stored_state(session=session, dedupe_key=key)
+        state = find_stored(session=session, direction="in", dedupe_key=key)
     if state is None:  # the row that conflicted is committed and visible to this statement
         raise TemporaryIntakeError("the stored mail could not be read back")
     if state.action != RECEIVED:
@@ -222,7 +221,7 @@ def _store_first(
 
 
 def _duplicate(session: Session, key: str) -> IntakeResult:
-    state = stored_state(session=session, dedupe_key=key)
+    state = find_stored(session=session, direction="in", dedupe_key=key)
     reference = state.reference if state is not None else None
     return IntakeResult("duplicate", reference, None, "this mail was stored before")
 

@@ -9,35 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import Case, Message
+from storage.models import Message
 
 RECEIVED = "received"
-
-
-class StoredState(NamedTuple):
-    id: int
-    action: str
-    reference: str | None
-    at: datetime
-
-
-def stored_state(*, session: Session, dedupe_key: str) -> StoredState | None:
-    """Whether this inbound mail is stored, and how far intake took it (nothing sealed read)."""
-    row = session.exec(
-        select(col(Message.id), col(Message.action), col(Case.reference), col(Message.at))
-        .outerjoin(Case, col(Case.id) == col(Message.case_id))
-        .where(col(Message.direction) == "in")
-        .where(col(Message.dedupe_key) == dedupe_key)
-    ).first()
-    if row is None or row[0] is None:
-        return None
-    return StoredState(row[0], row[1], row[2], row[3])
 
 
 def _insert_new(dialect: str) -> Any:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from storage.models import Case, Message
 
 _STORED = (
-    select(col(Message.id), col(Case.reference))
+    select(col(Message.id), col(Message.action), col(Message.at), col(Case.reference))
     .outerjoin(Case, col(Case.id) == col(Message.case_id))
     .where(col(Message.direction) == bindparam("direction"))
     .where(col(Message.dedupe_key) == bindparam("dedupe_key"))
@@ -28,9 +28,12 @@ _OURS = (
 
 
 class Stored(NamedTuple):
-    """A mail stored before: its row and the reference of its case, if it has one."""
+    """A mail stored before: its row, what intake did with it (`received`: stored, not yet
+    routed), when it was stored, and the reference of its case, if it has one."""
 
     id: int
+    action: str
+    at: datetime
     reference: str | None
 
 
@@ -40,7 +43,7 @@ def find_stored(*, session: Session, direction: str, dedupe_key: str) -> Stored 
     row = session.execute(_STORED, params).first()
     if row is None or row[0] is None:
         return None
-    return Stored(row[0], row[1])
+    return Stored(row[0], row[1], row[2], row[3])
 
 
 def add_message(

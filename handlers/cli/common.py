@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -55,3 +57,15 @@ def parse_moment(value: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{value!r} has no UTC offset; add one, e.g. {value}+01:00 or {value}Z")
     return moment
+
+
+def number_of(what: str) -> Callable[[str], int]:
+    """An argparse type for the number of a row (`what`: "review item", "task"), with the
+    command that lists them in the error."""
+
+    def parse(value: str) -> int:
+        if not value.isdigit():
+            raise argparse.ArgumentTypeError(f"{value!r} is not a {what} number (see its list)")
+        return int(value)
+
+    return parse

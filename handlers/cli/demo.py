@@ -30,7 +30,7 @@ from handlers.cli.cases import print_rows
 from handlers.mail.delivery import MaildirTransport, OutboxWorker
 from handlers.mail.smtp_listener import bound_port, close_listener, start_listener
 from handlers.runtime import build_desk, utcnow
-from storage.inbound import stored_state
+from storage.messages import find_stored
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def find_code_mail(outbox: Path, to: str) -> EmailMessage | None:
 def what_intake_did(desk: Desk, message_id: str) -> str:
     """The desk's own record of a mail (the SMTP answer says only that it was queued)."""
     with desk.reading() as session:
-        found = stored_state(session=session, dedupe_key=message_id)
+        found = find_stored(session=session, direction="in", dedupe_key=message_id)
     if found is None:
         return "not stored"
     return f"{found.action} {found.reference}" if found.reference else found.action

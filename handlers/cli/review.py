@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import review as core
 from bot.categories import UnknownKind
-from handlers.cli.common import actor, desk, fail, print_json
+from handlers.cli.common import actor, desk, fail, number_of, print_json
 from handlers.runtime import utcnow
 
 REFUSALS = (core.UnknownReview, core.ReviewRefused, UnknownKind)
@@ -26,20 +26,14 @@ def register(commands: Any) -> None:
     listing.set_defaults(func=run_list)
 
     opening = sub.add_parser("open", help="open a case for the mail / zaak openen voor het bericht")
-    opening.add_argument("id", type=_item_id)
+    opening.add_argument("id", type=number_of("review item"))
     opening.add_argument("--kind", help="kind of request (default: the suggested one)")
     opening.set_defaults(func=run_open)
 
     dismiss = sub.add_parser("dismiss", help="not a request / geen verzoek")
-    dismiss.add_argument("id", type=_item_id)
+    dismiss.add_argument("id", type=number_of("review item"))
     dismiss.add_argument("--note", help="why (optional), kept in the audit trail")
     dismiss.set_defaults(func=run_dismiss)
-
-
-def _item_id(value: str) -> int:
-    if not value.isdigit():
-        raise argparse.ArgumentTypeError(f"{value!r} is not a review item number (see list)")
-    return int(value)
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from bot import tasks as core
 from bot.cases import ActionRefused, UnknownCase
 from bot.fulfilment import RESULTS
-from handlers.cli.common import actor, desk, fail, print_json
+from handlers.cli.common import actor, desk, fail, number_of, print_json
 from handlers.runtime import utcnow
 
 REFUSALS = (core.UnknownTask, UnknownCase, ActionRefused)
@@ -25,21 +25,15 @@ def register(commands: Any) -> None:
     listing.set_defaults(func=run_list)
 
     done = sub.add_parser("done", help="record a task's result / resultaat vastleggen")
-    done.add_argument("id", type=_task_id)
+    done.add_argument("id", type=number_of("task"))
     done.add_argument("--result", required=True, choices=RESULTS)
     done.add_argument("--note", help="what was done, kept sealed in the case file")
     done.set_defaults(func=run_done)
 
     reassign = sub.add_parser("reassign", help="give a task to someone else / taak overdragen")
-    reassign.add_argument("id", type=_task_id)
+    reassign.add_argument("id", type=number_of("task"))
     reassign.add_argument("owner", help="slack:U… or a mail address")
     reassign.set_defaults(func=run_reassign)
-
-
-def _task_id(value: str) -> int:
-    if not value.isdigit():
-        raise argparse.ArgumentTypeError(f"{value!r} is not a task number (see dsr tasks list)")
-    return int(value)
 
 
 def run_list(args: argparse.Namespace) -> int:
