@@ -71,11 +71,11 @@ def settings_for(url: str, work: Path, *, key: str = "") -> Settings:
     """The defaults `dsr serve` runs with; only the paths (and PostgreSQL's key) differ."""
     return Settings(
         _env_file=None,
-        DSR_DATABASE_URL=url,
-        DSR_OUTBOX_DIR=str(work / "outbox"),
-        DSR_VAR_DIR=str(work / "var"),
-        DSR_ENCRYPTION_KEY=key,
-        DSR_DB_AUTO_UPGRADE=True,
+        database_url=url,
+        outbox_dir=str(work / "outbox"),
+        var_dir=str(work / "var"),
+        encryption_key=key,
+        db_auto_upgrade=True,
     )
 
 

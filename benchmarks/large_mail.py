@@ -66,11 +66,11 @@ async def timed_send(raw: bytes, port: int) -> float:
 async def run(size: int, others: int, work: Path) -> int:
     settings = Settings(
         _env_file=None,
-        DSR_DATABASE_URL=f"sqlite:///{work}/dsr.db",
-        DSR_OUTBOX_DIR=str(work / "outbox"),
-        DSR_VAR_DIR=str(work / "var"),
-        DSR_DB_AUTO_UPGRADE=True,
-        DSR_MAX_MESSAGE_BYTES=max(size * 2, 30_000_000),
+        database_url=f"sqlite:///{work}/dsr.db",
+        outbox_dir=str(work / "outbox"),
+        var_dir=str(work / "var"),
+        db_auto_upgrade=True,
+        max_message_bytes=max(size * 2, 30_000_000),
     )
     desk = build_desk(settings)
     warm_up(desk, now=datetime.now(UTC))

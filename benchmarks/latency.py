@@ -166,12 +166,12 @@ def client(port: int, mails: list[tuple[str, bytes]], rate: float) -> dict[str, 
 def settings_for(url: str, work: Path, relay_port: int, *, key: str = "") -> Settings:
     return Settings(
         _env_file=None,
-        DSR_DATABASE_URL=url,
-        DSR_OUTBOX_DIR=str(work / "outbox"),
-        DSR_VAR_DIR=str(work / "var"),
-        DSR_SMTP_RELAY=f"smtp://127.0.0.1:{relay_port}",
-        DSR_ENCRYPTION_KEY=key,
-        DSR_DB_AUTO_UPGRADE=True,
+        database_url=url,
+        outbox_dir=str(work / "outbox"),
+        var_dir=str(work / "var"),
+        smtp_relay=f"smtp://127.0.0.1:{relay_port}",
+        encryption_key=key,
+        db_auto_upgrade=True,
     )
 
 

@@ -74,8 +74,8 @@ async def run(database_url: str, tmp: str, cases: int, requests: int, concurrenc
         tmp,
         SLACK_BOT_TOKEN="xoxb-bench",  # noqa: S106
         SLACK_SIGNING_SECRET="bench-secret",  # noqa: S106
-        DSR_SLACK_API_URL=stub.api_url,
-        DSR_SLACK_CHANNEL="C0DESK",
+        slack_api_url=stub.api_url,
+        slack_channel="C0DESK",
     )
     engine = make_engine(database_url, pool_size=20)
     upgrade(engine)

@@ -30,7 +30,7 @@ class EncryptionKeyError(Exception):
 
 def load_sealer(settings: Settings) -> FernetSealer:
     """DSR_ENCRYPTION_KEY (newest first), or on the embedded default a key kept in ./var."""
-    keys = [k.strip() for k in settings.encryption_key.split(",") if k.strip()]
+    keys = [k.strip() for k in settings.encryption_key.get_secret_value().split(",") if k.strip()]
     if not keys:
         if not settings.is_sqlite:
             raise EncryptionKeyError(
@@ -62,7 +62,7 @@ def load_audit_chain(settings: Settings) -> AuditChain:
     """The audit chain's HMAC key (DSR_AUDIT_KEY, else a key kept in ./var, made on first run)
     and the head file beside it. Instances sharing a PostgreSQL database share DSR_AUDIT_KEY."""
     private_var_dir(settings.var_dir)
-    key = settings.audit_key.strip()
+    key = settings.audit_key.get_secret_value().strip()
     if not key:
         path = settings.var_dir / AUDIT_KEY_FILE
         found = _read_or_create(path, lambda: secrets.token_hex(32))

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -30,55 +38,73 @@ class Settings(BaseSettings):
     """Everything an operator can set. Slack's own names are kept; ours start with DSR_."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_prefix="DSR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
-    database_url: str = Field("sqlite:///./var/dsr.db", alias="DSR_DATABASE_URL")
-    db_auto_upgrade: bool = Field(False, alias="DSR_DB_AUTO_UPGRADE")
-    var_dir: Path = Field(Path("./var"), alias="DSR_VAR_DIR")
-    mailbox_addresses: str = Field("secretariaat@proambt.nl", alias="DSR_MAILBOX_ADDRESSES")
-    from_address: str = Field("", alias="DSR_FROM_ADDRESS")
-    secretariat_address: str = Field("", alias="DSR_SECRETARIAT_ADDRESS")
-    smtp_listen: str = Field("127.0.0.1:8025", alias="DSR_SMTP_LISTEN")
-    smtp_protocol: Literal["smtp", "lmtp"] = Field("smtp", alias="DSR_SMTP_PROTOCOL")
-    max_message_bytes: int = Field(25_000_000, alias="DSR_MAX_MESSAGE_BYTES", gt=0)
-    max_attachment_bytes: int = Field(10_000_000, alias="DSR_MAX_ATTACHMENT_BYTES", gt=0)
-    max_auto_replies_per_day: int = Field(5, alias="DSR_MAX_AUTO_REPLIES_PER_DAY", ge=0)
-    imap_url: str = Field("", alias="DSR_IMAP_URL")
-    imap_password: str = Field("", alias="DSR_IMAP_PASSWORD")
-    imap_move_to: str = Field("", alias="DSR_IMAP_MOVE_TO")
-    imap_poll_seconds: float = Field(60.0, alias="DSR_IMAP_POLL_SECONDS", gt=0)
-    smtp_relay: str = Field("", alias="DSR_SMTP_RELAY")
-    smtp_user: str = Field("", alias="DSR_SMTP_USER")
-    smtp_password: str = Field("", alias="DSR_SMTP_PASSWORD")
-    outbox_dir: Path = Field(Path("./var/outbox"), alias="DSR_OUTBOX_DIR")
-    inventory_file: Path = Field(Path("./inventory.toml"), alias="DSR_INVENTORY_FILE")
-    timezone: str = Field("Europe/Amsterdam", alias="DSR_TIMEZONE")
-    holiday_profile: Literal["strict", "atw"] = Field("strict", alias="DSR_HOLIDAY_PROFILE")
-    identity_clock: Literal["no_wait", "edpb"] = Field("no_wait", alias="DSR_IDENTITY_CLOCK")
-    triage_threshold: float = Field(0.6, alias="DSR_TRIAGE_THRESHOLD", ge=0.0, le=1.0)
-    otp_max_attempts: int = Field(5, alias="DSR_OTP_MAX_ATTEMPTS", ge=1)
-    otp_ttl_hours: int = Field(24, alias="DSR_OTP_TTL_HOURS", ge=1)
-    identity_give_up_days: int = Field(14, alias="DSR_IDENTITY_GIVE_UP_DAYS", ge=1)
-    trusted_authserv_id: str = Field("", alias="DSR_TRUSTED_AUTHSERV_ID")
-    scheduler_interval_seconds: float = Field(300.0, alias="DSR_SCHEDULER_INTERVAL_SECONDS", gt=0)
-    slack_bot_token: str = Field("", alias="SLACK_BOT_TOKEN")
-    slack_app_token: str = Field("", alias="SLACK_APP_TOKEN")
-    slack_signing_secret: str = Field("", alias="SLACK_SIGNING_SECRET")
-    slack_http_listen: str = Field("127.0.0.1:3000", alias="DSR_SLACK_HTTP_LISTEN")
-    slack_api_url: str = Field("https://slack.com/api/", alias="DSR_SLACK_API_URL")
-    slack_channel: str = Field("", alias="DSR_SLACK_CHANNEL")
-    slack_allowed_usergroup: str = Field("", alias="DSR_SLACK_ALLOWED_USERGROUP")
-    slack_show_body: bool = Field(False, alias="DSR_SLACK_SHOW_BODY")
-    encryption_key: str = Field("", alias="DSR_ENCRYPTION_KEY")
-    audit_key: str = Field("", alias="DSR_AUDIT_KEY")
-    retention_days: int = Field(730, alias="DSR_RETENTION_DAYS", ge=1)
-    log_format: Literal["text", "json"] = Field("text", alias="DSR_LOG_FORMAT")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="DSR_LOG_LEVEL")
-    reminder_days_before: int = Field(7, alias="DSR_REMINDER_DAYS_BEFORE", ge=1)
-    reminder_working_days_before: int = Field(3, alias="DSR_REMINDER_WORKING_DAYS_BEFORE", ge=1)
-    digest_time: time = Field(time(9, 0), alias="DSR_DIGEST_TIME")
-    identity_reminder_working_days: int = Field(3, alias="DSR_IDENTITY_REMINDER_WORKING_DAYS", ge=1)
+    database_url: str = "sqlite:///./var/dsr.db"
+    db_auto_upgrade: bool = False
+    var_dir: Path = Path("./var")
+    mailbox_addresses: str = "secretariaat@proambt.nl"
+    from_address: str = ""
+    secretariat_address: str = ""
+    smtp_listen: str = "127.0.0.1:8025"
+    smtp_protocol: Literal["smtp", "lmtp"] = "smtp"
+    max_message_bytes: int = Field(25_000_000, gt=0)
+    max_attachment_bytes: int = Field(10_000_000, gt=0)
+    max_auto_replies_per_day: int = Field(5, ge=0)
+    imap_url: str = ""
+    imap_password: SecretStr = SecretStr("")
+    imap_move_to: str = ""
+    imap_poll_seconds: float = Field(60.0, gt=0)
+    smtp_relay: str = ""
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    outbox_dir: Path = Path("./var/outbox")
+    inventory_file: Path = Path("./inventory.toml")
+    timezone: str = "Europe/Amsterdam"
+    holiday_profile: Literal["strict", "atw"] = "strict"
+    identity_clock: Literal["no_wait", "edpb"] = "no_wait"
+    triage_threshold: float = Field(0.6, ge=0.0, le=1.0)
+    otp_max_attempts: int = Field(5, ge=1)
+    otp_ttl_hours: int = Field(24, ge=1)
+    identity_give_up_days: int = Field(14, ge=1)
+    trusted_authserv_id: str = ""
+    scheduler_interval_seconds: float = Field(300.0, gt=0)
+    slack_bot_token: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
+    )
+    slack_app_token: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
+    )
+    slack_signing_secret: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    slack_http_listen: str = "127.0.0.1:3000"
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channel: str = ""
+    slack_allowed_usergroup: str = ""
+    slack_show_body: bool = False
+    encryption_key: SecretStr = SecretStr("")
+    audit_key: SecretStr = SecretStr("")
+    retention_days: int = Field(730, ge=1)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    reminder_days_before: int = Field(7, ge=1)
+    reminder_working_days_before: int = Field(3, ge=1)
+    digest_time: time = time(9, 0)
+    identity_reminder_working_days: int = Field(3, ge=1)
+    web_listen: str = "127.0.0.1:8080"
+    public_url: str = ""
+    download_days: int = Field(14, ge=1)
+    download_max: int = Field(5, ge=1)
+    web_trusted_proxies: str = ""
+    http_listen: str = "127.0.0.1:9108"
+    privacy_owner: str = ""
+    export_max_bytes: int = Field(20_000_000, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -99,10 +125,10 @@ class Settings(BaseSettings):
     def _smtp_listen(cls, value: str) -> str:
         return _host_port(value.strip(), "DSR_SMTP_LISTEN")
 
-    @field_validator("slack_http_listen")
+    @field_validator("slack_http_listen", "web_listen", "http_listen")
     @classmethod
-    def _slack_listen(cls, value: str) -> str:
-        return _host_port(value.strip(), "DSR_SLACK_HTTP_LISTEN")
+    def _listen(cls, value: str, info: ValidationInfo) -> str:
+        return _host_port(value.strip(), f"DSR_{str(info.field_name).upper()}")
 
     @field_validator("timezone")
     @classmethod

@@ -16,11 +16,14 @@ T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # Monday 2 March 2026, 10:30 in Am
 
 def make_settings(db_url: str, tmp_path: object, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "DSR_DATABASE_URL": db_url,
-        "DSR_OUTBOX_DIR": f"{tmp_path}/outbox",
-        "DSR_VAR_DIR": f"{tmp_path}/var",
-        "DSR_SMTP_LISTEN": "",
+        "database_url": db_url,
+        "outbox_dir": f"{tmp_path}/outbox",
+        "var_dir": f"{tmp_path}/var",
+        "smtp_listen": "",
     }
+    unknown = set(overrides) - set(Settings.model_fields)
+    if unknown:
+        raise TypeError(f"make_settings: no such setting {sorted(unknown)}; use field names")
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

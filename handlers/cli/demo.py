@@ -132,13 +132,13 @@ def register(commands: Any) -> None:
 def demo_settings(*, in_place: bool) -> Settings:
     configured = load_settings()
     if in_place:
-        return load_settings(DSR_SMTP_RELAY="")
+        return load_settings(smtp_relay="")
     store = configured.var_dir / "demo"
     shutil.rmtree(store, ignore_errors=True)
     return load_settings(
-        DSR_DATABASE_URL=f"sqlite:///{store / 'dsr.db'}",
-        DSR_OUTBOX_DIR=str(store / "outbox"),
-        DSR_SMTP_RELAY="",
+        database_url=f"sqlite:///{store / 'dsr.db'}",
+        outbox_dir=str(store / "outbox"),
+        smtp_relay="",
     )
 
 

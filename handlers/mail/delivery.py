@@ -113,8 +113,8 @@ class SmtpRelay:
     def describe(self) -> str:
         return f"through the relay {self.host}:{self.port}"
 
-    async def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
-        client = aiosmtplib.SMTP(
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
             use_tls=self.implicit_tls,
@@ -122,6 +122,9 @@ class SmtpRelay:
             timeout=self.timeout,
             tls_context=self.tls_context,
         )
+
+    async def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
+        client = self._client()
         try:
             await client.connect()
             await self._secure(client)
@@ -130,6 +133,24 @@ class SmtpRelay:
             await self._sendmail(client, raw, sender=sender, recipient=recipient)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise _from_response(exc.recipients[0].code, exc.recipients[0].message) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _from_response(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryError(f"relay unreachable: {type(exc).__name__}") from exc
+        finally:
+            if client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await client.quit()
+
+    async def verify(self) -> None:
+        """Connect, EHLO, STARTTLS where it applies, log in, quit: nothing is sent (`dsr doctor`).
+        Raises what `send` raises for the same trouble."""
+        client = self._client()
+        try:
+            await client.connect()
+            await self._secure(client)
+            if self.user:
+                await client.login(self.user, self.password)
         except aiosmtplib.SMTPResponseException as exc:
             raise _from_response(exc.code, exc.message) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
@@ -185,7 +206,7 @@ def _from_response(code: int, message: str) -> Exception:
 def transport_for(settings: Settings) -> Transport:
     if settings.smtp_relay:
         return SmtpRelay(
-            settings.smtp_relay, user=settings.smtp_user, password=settings.smtp_password
+            settings.smtp_relay, user=settings.smtp_user, password=settings.smtp_password.get_secret_value()
         )
     return MaildirTransport(settings.outbox_dir)
 
@@ -305,6 +326,7 @@ class OutboxWorker:
         report.retried += 1
 
     def _mark_retry(self, item: Claimed, at: datetime, error: str) -> None:
+        self.desk.monitor.count("dsr_delivery_failures", channel="mail", kind="temporary")
         with self.desk.transaction() as session:
             mark_retry(session=session, item_id=item.id, at=at, error=error)
         logger.warning(
@@ -319,6 +341,7 @@ class OutboxWorker:
         """Fail the row for good and flag its case; `reason` (our own words, no address) goes
         into the audit trail, which `dsr cases show` and `/dsr show` read."""
         now = self.clock()
+        self.desk.monitor.count("dsr_delivery_failures", channel="mail", kind="permanent")
         with self.desk.transaction() as session:
             mark_final(session=session, item_id=item.id, state=FAILED, error=error)
             row = session.get(OutboxItem, item.id)

@@ -26,6 +26,7 @@ def build_poller(
 
     async def deliver(raw: bytes, *, source: str) -> bool:
         result = await asyncio.to_thread(process_message, desk, raw, now=clock(), source=source)
+        desk.monitor.count("dsr_mails_received", action=result.action, source="imap")
         return result.action in TAKEN
 
     async def on_oversize(uid: int, size: int) -> None:
@@ -34,7 +35,7 @@ def build_poller(
 
     return ImapPoller(
         target=target,
-        password=settings.imap_password,
+        password=settings.imap_password.get_secret_value(),
         engine=desk.engine,
         deliver=deliver,
         on_oversize=on_oversize,
@@ -42,6 +43,7 @@ def build_poller(
         poll_seconds=settings.imap_poll_seconds,
         move_to=settings.imap_move_to,
         ssl_context=ssl_context,
+        monitor=desk.monitor,
     )
 
 

@@ -26,7 +26,7 @@ API_TIMEOUT_SECONDS = 10
 
 def build_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(
-        token=settings.slack_bot_token,
+        token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=API_TIMEOUT_SECONDS,
         retry_handlers=retry_handlers(),
@@ -54,7 +54,7 @@ def build_app(deps: SlackDeps) -> AsyncApp:
     socket_mode = bool(settings.slack_app_token)
     bolt = AsyncApp(
         client=deps.client,
-        signing_secret=settings.slack_signing_secret or None,
+        signing_secret=settings.slack_signing_secret.get_secret_value() or None,
         request_verification_enabled=not socket_mode,
         logger=logging.getLogger("dsr.slack.bolt"),
     )
@@ -71,7 +71,9 @@ async def run_slack(desk: Desk, stop: asyncio.Event, *, clock: Callable[[], date
     if not (settings.slack_channel or settings.slack_allowed_usergroup):
         logger.warning("slack: no DSR_SLACK_CHANNEL or DSR_SLACK_ALLOWED_USERGROUP; nobody may act")
     if settings.slack_app_token:
-        listener = serve_socket(bolt, app_token=settings.slack_app_token, stop=stop)
+        listener = serve_socket(
+            bolt, app_token=settings.slack_app_token.get_secret_value(), stop=stop
+        )
     else:
         listener = serve_http(bolt, listen=settings.slack_http_listen, stop=stop)
     async with asyncio.TaskGroup() as group:

@@ -237,7 +237,7 @@ def test_review_item_opened_later_still_sends_the_code_to_the_record(desk: Desk)
 
 @pytest.fixture
 def desk_with_trusted_authserv(engine: Engine, db_url: str, tmp_path: object) -> Desk:
-    settings = make_settings(db_url, tmp_path, DSR_TRUSTED_AUTHSERV_ID="mx.proambt.nl")
+    settings = make_settings(db_url, tmp_path, trusted_authserv_id="mx.proambt.nl")
     return Desk(settings=settings, engine=engine)
 
 

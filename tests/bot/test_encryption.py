@@ -25,7 +25,7 @@ SECRET_WORDS = (b"jan.jansen", b"Inzageverzoek", b"persoonsgegevens", b"Jan Jans
 
 def _desk(db_url: str, tmp_path: Path, key: str) -> Desk:
     return build_desk(
-        make_settings(db_url, tmp_path, DSR_ENCRYPTION_KEY=key, DSR_DB_AUTO_UPGRADE="true")
+        make_settings(db_url, tmp_path, encryption_key=key, db_auto_upgrade="true")
     )
 
 
@@ -65,19 +65,19 @@ def test_a_wrong_key_stops_start_up_and_writes_nothing(db_url: str, tmp_path: Pa
 
 
 def test_postgresql_without_a_key_refuses_to_start(tmp_path: Path) -> None:
-    settings = make_settings("postgresql+psycopg://u@127.0.0.1/x", tmp_path, DSR_ENCRYPTION_KEY="")
+    settings = make_settings("postgresql+psycopg://u@127.0.0.1/x", tmp_path, encryption_key="")
     with pytest.raises(EncryptionKeyError, match="required with PostgreSQL"):
         load_sealer(settings)
 
 
 def test_a_malformed_key_is_named(tmp_path: Path) -> None:
-    settings = make_settings("sqlite:///x.db", tmp_path, DSR_ENCRYPTION_KEY="not-a-key")
+    settings = make_settings("sqlite:///x.db", tmp_path, encryption_key="not-a-key")
     with pytest.raises(EncryptionKeyError, match="DSR_ENCRYPTION_KEY: not a Fernet key"):
         load_sealer(settings)
 
 
 def test_embedded_default_generates_a_private_key_once(sqlite_url: str, tmp_path: Path) -> None:
-    settings = make_settings(sqlite_url, tmp_path, DSR_ENCRYPTION_KEY="")
+    settings = make_settings(sqlite_url, tmp_path, encryption_key="")
     first = load_sealer(settings)
     key_file = settings.var_dir / "encryption.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -131,7 +131,7 @@ def test_notes_reasons_evidence_and_audit_notes_are_ciphertext_at_rest(
 
 @pytest.mark.parametrize("name", ["encryption.key", "audit.key"])
 def test_a_key_file_others_can_read_is_refused(name: str, sqlite_url: str, tmp_path: Path) -> None:
-    settings = make_settings(sqlite_url, tmp_path, DSR_ENCRYPTION_KEY="")
+    settings = make_settings(sqlite_url, tmp_path, encryption_key="")
     load_sealer(settings), load_audit_chain(settings)
     key_file = settings.var_dir / name
     key_file.chmod(0o644)
@@ -142,7 +142,7 @@ def test_a_key_file_others_can_read_is_refused(name: str, sqlite_url: str, tmp_p
 
 
 def test_the_var_folder_is_made_private(sqlite_url: str, tmp_path: Path) -> None:
-    settings = make_settings(sqlite_url, tmp_path, DSR_ENCRYPTION_KEY="")
+    settings = make_settings(sqlite_url, tmp_path, encryption_key="")
     settings.var_dir.mkdir(mode=0o755)
     settings.var_dir.chmod(0o755)
     chain = load_audit_chain(settings)

@@ -96,7 +96,7 @@ def test_intake_leaves_a_waiting_item_and_sends_nothing(slack_desk: Desk) -> Non
 
 def test_evidence_and_note_are_sealed_at_rest(db_url: str, tmp_path: Path) -> None:
     settings = make_settings(
-        db_url, tmp_path, DSR_ENCRYPTION_KEY=generate_key(), DSR_DB_AUTO_UPGRADE="true"
+        db_url, tmp_path, encryption_key=generate_key(), db_auto_upgrade="true"
     )
     desk = build_desk(settings)
     item_id = new_review_item(desk)

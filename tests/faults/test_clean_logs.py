@@ -100,7 +100,7 @@ def test_demo_and_code_replies_log_no_address_code_subject_or_body(
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     stream = io.StringIO()
-    configure_logging(load_settings(DSR_LOG_LEVEL="DEBUG", DSR_LOG_FORMAT="json"), stream=stream)
+    configure_logging(load_settings(log_level="DEBUG", log_format="json"), stream=stream)
     logging.getLogger().addHandler(caplog.handler)  # configure_logging replaced the root's
     caplog.set_level(logging.DEBUG)
 

@@ -53,7 +53,7 @@ async def test_lmtp_answers_each_recipient_and_stores_the_mail_once(
 ) -> None:
     desk: Desk = build_desk(
         make_settings(
-            sqlite_url, tmp_path, DSR_SMTP_PROTOCOL="lmtp", DSR_MAILBOX_ADDRESSES=MAILBOXES
+            sqlite_url, tmp_path, smtp_protocol="lmtp", mailbox_addresses=MAILBOXES
         )
     )
     server = await start_listener(desk, host="127.0.0.1", port=0)

@@ -123,7 +123,7 @@ async def test_unknown_recipient_is_refused_with_550_5_1_1(desk: Desk, listener:
 
 @pytest.fixture
 def small_desk(engine: Any, db_url: str, tmp_path: Path) -> Desk:
-    settings = make_settings(db_url, tmp_path, DSR_MAX_MESSAGE_BYTES="4000")
+    settings = make_settings(db_url, tmp_path, max_message_bytes="4000")
     return Desk(settings=settings, engine=engine)
 
 

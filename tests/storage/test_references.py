@@ -41,7 +41,7 @@ WORKER = textwrap.dedent(
 
     url, count = sys.argv[1], int(sys.argv[2])
     engine = make_engine(url)
-    desk = Desk(settings=Settings(_env_file=None, DSR_DATABASE_URL=url), engine=engine)
+    desk = Desk(settings=Settings(_env_file=None, database_url=url), engine=engine)
     start = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
     for i in range(count):
         with desk.transaction() as session:

@@ -41,10 +41,10 @@ def slack_desk(engine: Engine, db_url: str, tmp_path: object, stub: SlackStub) -
     settings = make_settings(
         db_url,
         tmp_path,
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SECRET,
-        DSR_SLACK_API_URL=stub.api_url,
-        DSR_SLACK_CHANNEL=CHANNEL,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=stub.api_url,
+        slack_channel=CHANNEL,
     )
     return Desk(settings=settings, engine=engine)
 
