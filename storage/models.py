@@ -17,6 +17,12 @@ def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+# The closed states of bot.states.CLOSED, for the partial index of active cases; a test holds
+# the two equal (storage does not import the domain).
+CLOSED_STATES = ("done", "refused", "withdrawn")
+ACTIVE_CASE_SQL = "state NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STATES) + ")"
+
+
 class ReferenceCounter(SQLModel, table=True):
     """Last case number handed out per year; bumped with one UPDATE ... RETURNING."""
 
@@ -33,8 +39,8 @@ class Case(SQLModel, table=True):
             "ix_dsr_case_active_effective_due",
             func.coalesce(text("extended_due"), text("due")),
             "id",
-            postgresql_where=text("state NOT IN ('done', 'refused', 'withdrawn')"),
-            sqlite_where=text("state NOT IN ('done', 'refused', 'withdrawn')"),
+            postgresql_where=text(ACTIVE_CASE_SQL),
+            sqlite_where=text(ACTIVE_CASE_SQL),
         ),
     )
     id: int | None = Field(default=None, primary_key=True)

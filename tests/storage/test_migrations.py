@@ -1,10 +1,18 @@
+import importlib.util
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
 from storage.engine import make_engine
-from storage.migrate import current_revision, head_revision, is_up_to_date, upgrade
+from storage.migrate import (
+    MIGRATIONS,
+    current_revision,
+    head_revision,
+    is_up_to_date,
+    upgrade,
+)
 
 
 def test_upgrade_reaches_head_and_creates_every_table(engine: Engine) -> None:
@@ -37,3 +45,17 @@ def test_the_newest_numbered_script_is_alembics_head() -> None:
     from storage.migrate import head_revision, newest_numbered_revision
 
     assert newest_numbered_revision() == head_revision()
+
+
+def test_the_active_case_index_knows_every_closed_state() -> None:
+    from bot.states import CLOSED
+    from storage.models import ACTIVE_CASE_SQL, CLOSED_STATES
+
+    assert set(CLOSED_STATES) == {state.value for state in CLOSED}
+    assert all(f"'{state}'" in ACTIVE_CASE_SQL for state in CLOSED_STATES)
+    script = next(MIGRATIONS.glob("versions/0004_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0004", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.ACTIVE == ACTIVE_CASE_SQL
