@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.calendar_nl import DutchCalendar
+from bot.monitor import Monitor
 from bot.settings import Settings
 from storage.engine import engine_sealer, is_postgres, reading, transaction
 from storage.outbox import QUEUED_CHANNELS, notify_queued
@@ -66,6 +67,7 @@ class Desk:
     engine: Engine
     cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     outbox_queued: OutboxSignal = field(default_factory=OutboxSignal, compare=False, repr=False)
+    monitor: Monitor = field(default_factory=Monitor, compare=False, repr=False)
 
     @property
     def sealer(self) -> Sealer:

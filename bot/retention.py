@@ -163,7 +163,7 @@ def scheduled_purge(
     """The purge as `dsr serve`'s scheduler runs it: at most once per local day."""
     last_day: list[date] = []
 
-    async def run() -> None:
+    async def retention() -> None:
         now = clock()
         today = now.astimezone(desk.tz).date()
         if last_day and last_day[0] == today:
@@ -171,4 +171,4 @@ def scheduled_purge(
         await asyncio.to_thread(purge, desk, now=now, old_files=old_files)
         last_day[:] = [today]
 
-    return run
+    return retention

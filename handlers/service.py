@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from bot.desk import Desk
+from bot.monitor import Monitor
 
 logger = logging.getLogger("dsr.serve")
 SHUTDOWN_SECONDS = 4.0
@@ -50,18 +53,36 @@ def scheduler(desk: Desk, sweeps: list[Callable[[], Awaitable[None]]]) -> Subsys
     async def run(stop: asyncio.Event) -> None:
         while not stop.is_set():
             for sweep in sweeps:
-                try:
-                    await sweep()
-                except Exception:
-                    logger.exception("scheduler: a sweep failed; it runs again next interval")
+                await _timed(desk.monitor, sweep)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
     return Subsystem("scheduler", run)
 
 
-async def run_plan(plan: Plan, stop: asyncio.Event) -> None:
-    """Start what runs, say what is skipped, and shut everything down within the grace time."""
+async def _timed(monitor: Monitor, sweep: Callable[[], Awaitable[None]]) -> None:
+    """One sweep, counted and timed under its function's name (`reminders`)."""
+    name, started = getattr(sweep, "__name__", "sweep"), time.monotonic()
+    try:
+        await sweep()
+    except Exception:
+        logger.exception("scheduler: a sweep failed; it runs again next interval")
+        monitor.count("dsr_sweeps", sweep=name, outcome="failed")
+        monitor.trouble("scheduler", f"the {name} sweep failed; see the log")
+    else:
+        monitor.count("dsr_sweeps", sweep=name, outcome="ok")
+        monitor.recovered("scheduler")
+    monitor.observe("dsr_sweep_duration_seconds", time.monotonic() - started, sweep=name)
+
+
+def _stopped(parts: Monitor, name: str, _task: asyncio.Task[Any]) -> None:
+    parts.stopped(name)
+
+
+async def run_plan(plan: Plan, stop: asyncio.Event, *, monitor: Monitor | None = None) -> None:
+    """Start what runs, say what is skipped, and shut everything down within the grace time;
+    `monitor` is told which parts run (for `/readyz`)."""
+    parts = monitor or Monitor()
     tasks: dict[asyncio.Task[Any], str] = {}
     for part in plan:
         if isinstance(part, Skipped):
@@ -71,7 +92,10 @@ async def run_plan(plan: Plan, stop: asyncio.Event) -> None:
             logger.info("%s: %s", part.name, part.text)
             continue
         logger.info("%s: on", part.name)
-        tasks[asyncio.create_task(part.run(stop), name=part.name)] = part.name
+        task = asyncio.create_task(part.run(stop), name=part.name)
+        tasks[task] = part.name
+        parts.started(part.name)
+        task.add_done_callback(functools.partial(_stopped, parts, part.name))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
     for task in done - {stopper}:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.desk import Desk
 from bot.retention import scheduled_purge
 from bot.sweep import scheduled_sweep
+from handlers.health.server import health_server
 from handlers.mail.delivery import outbox_worker
 from handlers.mail.imap_service import imap_poller
 from handlers.mail.maildir import old_mail_remover
@@ -34,4 +35,8 @@ def plan_for(desk: Desk) -> Plan:
     plan.append(slack_plan(desk))
     purge = scheduled_purge(desk, clock=utcnow, old_files=old_mail_remover(settings.outbox_dir))
     plan.append(scheduler(desk, [scheduled_sweep(desk, clock=utcnow), purge]))
+    if settings.http_listen:
+        plan.append(health_server(desk))
+    else:
+        plan.append(Skipped("health", "DSR_HTTP_LISTEN is empty"))
     return plan

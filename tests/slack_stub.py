@@ -34,6 +34,11 @@ class SlackStub:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
+    socket_url: str = ""  # what apps.connections.open hands out (Socket Mode)
+    joined: set[str] = field(default_factory=set)  # channels the app is a member of
+    errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
+    files: dict[str, bytes] = field(default_factory=dict)  # file id -> content (url_private)
+    downloads: list[str] = field(default_factory=list)  # Authorization header of each download
     _failures: list[_Failure] = field(default_factory=list)
     _messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ts: int = 0
@@ -76,6 +81,7 @@ class SlackStub:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/files/{id}/{name}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -90,6 +96,29 @@ class SlackStub:
         assert self._changed is not None
         async with self._changed:
             self._changed.notify_all()
+
+    def add_file(self, name: str, data: bytes, *, mimetype: str = "text/csv") -> dict[str, Any]:
+        """A file as Slack describes it in a `file_share` message; served at url_private to a
+        request with a bot token."""
+        file_id = f"F{len(self.files) + 1:05d}"
+        self.files[file_id] = data
+        url = f"http://127.0.0.1:{self.port}/files/{file_id}/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "mimetype": mimetype,
+            "size": len(data),
+            "url_private": url,
+            "url_private_download": url,
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "")
+        self.downloads.append(auth)
+        data = self.files.get(request.match_info["id"])
+        if not auth.startswith("Bearer xoxb-") or data is None:
+            return web.Response(status=404, text="<html>not found</html>")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append({"url": request.match_info["name"], **await request.json()})
@@ -111,7 +140,8 @@ class SlackStub:
             body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "oops"}
             return web.json_response(body, status=failure.status, headers=headers)
         self.calls.append(Call(method, args, 200))
-        answer = self._answer(method, args)
+        error = self.errors.get(method)
+        answer = {"ok": False, "error": error} if error else self._answer(method, args)
         await self._notify()
         return web.json_response(answer)
 
@@ -124,6 +154,8 @@ class SlackStub:
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         match method:
+            case "apps.connections.open":
+                return {"ok": True, "url": self.socket_url}
             case "auth.test":
                 return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
             case "chat.postMessage":
@@ -139,8 +171,14 @@ class SlackStub:
                 return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
             case "usergroups.users.list":
                 return {"ok": True, "users": sorted(self.members)}
+            case "conversations.history":  # newest first, metadata included
+                found = [{"ts": ts, **m} for ts, m in sorted(self._messages.items())[::-1]]
+                return {"ok": True, "messages": found[: int(args.get("limit") or 100)]}
             case "conversations.members":
                 return {"ok": True, "members": sorted(self.members)}
+            case "conversations.info":
+                channel = args.get("channel")
+                return {"ok": True, "channel": {"id": channel, "is_member": channel in self.joined}}
             case "chat.postEphemeral":
                 return {"ok": True, "message_ts": "1700000000.999999"}
             case _:

@@ -63,6 +63,15 @@ COMMANDS: dict[str, Command] = {
         "handlers.cli.inventory", "systems and recipients / inventarisatie van systemen"
     ),
     "tasks": Command("handlers.cli.tasks", "the work per system / het werk per systeem"),
+    "doctor": Command(
+        "handlers.cli.doctor",
+        "check settings, database, key and servers / de installatie controleren",
+    ),
+    "backup": Command("handlers.cli.backup", "consistent copy while running / reservekopie maken"),
+    "restore": Command(
+        "handlers.cli.backup",
+        "put a backup back into an empty var dir / reservekopie terugzetten",
+    ),
 }
 
 

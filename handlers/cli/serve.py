@@ -86,7 +86,7 @@ def _serve(desk: Desk) -> int:
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGHUP, _reload_inventory, desk.settings.inventory_file
         )
-        await run_plan(plan_for(desk), stop)
+        await run_plan(plan_for(desk), stop, monitor=desk.monitor)
 
     workers = _Workers()
     loop = asyncio.new_event_loop()

@@ -206,7 +206,9 @@ def _from_response(code: int, message: str) -> Exception:
 def transport_for(settings: Settings) -> Transport:
     if settings.smtp_relay:
         return SmtpRelay(
-            settings.smtp_relay, user=settings.smtp_user, password=settings.smtp_password.get_secret_value()
+            settings.smtp_relay,
+            user=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value(),
         )
     return MaildirTransport(settings.outbox_dir)
 

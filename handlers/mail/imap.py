@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 from sqlalchemy import Engine
 
+from bot.monitor import Monitor
 from handlers.mail.imap_session import CONNECTION_ERRORS, ImapSession
 from handlers.mail.imap_target import ImapTarget
 from storage.engine import transaction
@@ -64,6 +65,7 @@ class ImapPoller:
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
         idle_window_seconds: float = IDLE_WINDOW_SECONDS,
+        monitor: Monitor | None = None,
     ) -> None:
         self._target = target
         self._password = password
@@ -78,6 +80,7 @@ class ImapPoller:
         self._backoff_max = backoff_max
         self._backoff = backoff_initial
         self._idle_window = idle_window_seconds
+        self._monitor = monitor or Monitor()
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
@@ -98,6 +101,7 @@ class ImapPoller:
             try:
                 await self._serve()
             except CONNECTION_ERRORS as exc:
+                self._monitor.trouble("imap", f"connection failed ({type(exc).__qualname__})")
                 logger.warning(
                     "imap: connection failed (%s); retrying in %.3g s",
                     type(exc).__qualname__,
@@ -127,6 +131,8 @@ class ImapPoller:
             while not self._stopping.is_set():
                 result = await self._round(session)
                 self._backoff = self._backoff_initial
+                self._monitor.mark("imap_poll")
+                self._monitor.recovered("imap")
                 if self._stopping.is_set():
                     return
                 if result.blocked or "IDLE" not in session.capabilities:

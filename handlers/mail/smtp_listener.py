@@ -66,6 +66,7 @@ class IntakeHandler:
             logger.exception("smtp: intake failed unexpectedly; answered 451")
             return _per_recipient(server, envelope, RETRY_LATER)
         logger.debug("smtp: mail stored (%s)", result.action)
+        self.desk.monitor.count("dsr_mails_received", action=result.action, source="smtp")
         return _per_recipient(server, envelope, QUEUED)
 
     async def handle_exception(self, error: Exception) -> str:

@@ -117,8 +117,11 @@ class SlackDelivery:
         try:
             return await self._dispatch(row)
         except SlackApiError as exc:
-            return self._failed(row, slack_failure(exc))
+            failure = slack_failure(exc)
+            self.deps.desk.monitor.count("dsr_slack_api_errors", error=failure.error)
+            return self._failed(row, failure)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self.deps.desk.monitor.count("dsr_slack_api_errors", error="connection")
             return self._failed(row, Failure(False, f"connection: {type(exc).__name__}"))
 
     async def _dispatch(self, row: Row) -> Result:
@@ -164,6 +167,8 @@ class SlackDelivery:
     def _failed(self, row: Row, failure: Failure) -> Result:
         level = logging.ERROR if failure.permanent else logging.WARNING
         logger.log(level, "slack: outbox row %s (%s) failed: %s", row.id, row.kind, failure.error)
+        kind = "permanent" if failure.permanent else "temporary"
+        self.deps.desk.monitor.count("dsr_delivery_failures", channel="slack", kind=kind)
         return Result(FAILED if failure.permanent else "retry", failure.error, failure.retry_after)
 
     def _claim(self, now: datetime) -> list[Row]:

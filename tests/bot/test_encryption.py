@@ -24,9 +24,7 @@ SECRET_WORDS = (b"jan.jansen", b"Inzageverzoek", b"persoonsgegevens", b"Jan Jans
 
 
 def _desk(db_url: str, tmp_path: Path, key: str) -> Desk:
-    return build_desk(
-        make_settings(db_url, tmp_path, encryption_key=key, db_auto_upgrade="true")
-    )
+    return build_desk(make_settings(db_url, tmp_path, encryption_key=key, db_auto_upgrade="true"))
 
 
 def _stored_bytes(desk: Desk) -> bytes:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import select
 
 from bot import cases as core
@@ -263,7 +264,7 @@ def test_verifying_by_code_updates_the_case_message_in_slack(desk: Desk) -> None
     from storage.models import OutboxItem
 
     with_slack = Desk(
-        settings=desk.settings.model_copy(update={"slack_bot_token": "xoxb-test"}),
+        settings=desk.settings.model_copy(update={"slack_bot_token": SecretStr("xoxb-test")}),
         engine=desk.engine,
     )
     reference, code, ack_id = _request(with_slack)

@@ -28,7 +28,7 @@ from tests.factories import T0, make_settings, new_review_item
 from tests.mailbuilder import build_mail
 
 AMS = ZoneInfo("Europe/Amsterdam")
-SLACK = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"}
+SLACK = {"slack_bot_token": "xoxb-test", "slack_app_token": "xapp-test"}
 # A complaint about advice, with a complaint phrase: it might be an art. 77-style complaint
 # about personal data, or an ordinary one; recognition sends it to a person.
 COMPLAINT = (

@@ -25,7 +25,7 @@ from storage.models import Case, OutboxItem, ReminderSent
 from tests.factories import T0, make_settings, new_case
 
 AMS = ZoneInfo("Europe/Amsterdam")
-SLACK = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"}
+SLACK = {"slack_bot_token": "xoxb-test", "slack_app_token": "xapp-test"}
 
 
 def at(day: date, hour: int = 10, minute: int = 0) -> datetime:

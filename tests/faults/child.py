@@ -89,6 +89,7 @@ def child_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
         DSR_VAR_DIR=str(tmp / "var"),
         DSR_OUTBOX_DIR=str(tmp / "outbox"),
         DSR_SMTP_LISTEN=f"127.0.0.1:{port}",
+        DSR_HTTP_LISTEN="127.0.0.1:0",  # a free port: several children run at once
         DSR_LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
@@ -23,7 +24,7 @@ async def test_requests_in_the_shared_mailbox_become_cases_once(
     dovecot: Dovecot, desk: Desk
 ) -> None:
     settings = desk.settings.model_copy(
-        update={"imap_url": dovecot.url(), "imap_password": dovecot.password}
+        update={"imap_url": dovecot.url(), "imap_password": SecretStr(dovecot.password)}
     )
     imap_desk = Desk(settings=settings, engine=desk.engine)
     dovecot.append(build_mail())
@@ -48,7 +49,7 @@ async def test_the_imap_subsystem_ends_at_once_when_the_poller_fails(
     dovecot: Dovecot, desk: Desk
 ) -> None:
     settings = desk.settings.model_copy(
-        update={"imap_url": dovecot.url(), "imap_password": dovecot.password}
+        update={"imap_url": dovecot.url(), "imap_password": SecretStr(dovecot.password)}
     )
     imap_desk = Desk(settings=settings, engine=desk.engine)
     dovecot.append(build_mail())

@@ -52,9 +52,7 @@ async def test_lmtp_answers_each_recipient_and_stores_the_mail_once(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     desk: Desk = build_desk(
-        make_settings(
-            sqlite_url, tmp_path, smtp_protocol="lmtp", mailbox_addresses=MAILBOXES
-        )
+        make_settings(sqlite_url, tmp_path, smtp_protocol="lmtp", mailbox_addresses=MAILBOXES)
     )
     server = await start_listener(desk, host="127.0.0.1", port=0)
     try:

@@ -1,0 +1,1 @@
+"""Health, readiness and metrics for an operator's monitoring, on DSR_HTTP_LISTEN."""
