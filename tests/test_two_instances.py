@@ -25,7 +25,7 @@ pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 AMS = ZoneInfo("Europe/Amsterdam")
-SLACK = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"}
+SLACK = {"slack_bot_token": "xoxb-test", "slack_app_token": "xapp-test"}
 PROCESSES = 2
 
 CHILD = """
@@ -37,7 +37,7 @@ from storage.engine import make_engine
 from tests.factories import make_settings
 
 url, tmp, moments = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-extra = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"}
+extra = {"slack_bot_token": "xoxb-test", "slack_app_token": "xapp-test"}
 engine = make_engine(url)
 desk = Desk(settings=make_settings(url, tmp, **extra), engine=engine)
 done = skipped = 0

@@ -15,13 +15,16 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from bot.breach_alerts import BREACH_POSTED
 from bot.reminders import drop_stale_reminders
 from bot.review_queue import REVIEW_KINDS
 from bot.states import CLOSED
 from handlers.outbox_wake import wake_on_queue
+from handlers.slack.breach_delivery import deliver_breach
 from handlers.slack.deps import SlackDeps
 from handlers.slack.failures import Failure, retry_at, slack_failure
 from handlers.slack.home import refresh_homes
+from handlers.slack.posted_lookup import find_case_message
 from handlers.slack.reviews import deliver_review
 from handlers.slack.sender import (
     Posted,
@@ -32,6 +35,7 @@ from handlers.slack.sender import (
     post_text,
 )
 from handlers.slack.store import earlier_unsent, prune_receipts, remember_message
+from handlers.slack.task_dm import TASK_DM, deliver_task_dm
 from storage.models import Case, OutboxItem
 from storage.outbox import DROPPED, FAILED, claim_due, mark_final, mark_retry, mark_sent
 
@@ -130,8 +134,14 @@ class SlackDelivery:
             return Result("sent")
         if row.kind in TEXT_KINDS:
             return await self._text_row(row)
+        if row.kind == TASK_DM:
+            why = await deliver_task_dm(self.deps, row.payload)
+            return Result(DROPPED, why) if why else Result("sent")
         if row.kind in REVIEW_KINDS:
             dropped = await deliver_review(self.deps, row.kind, row.payload)
+            return Result(DROPPED, dropped) if dropped else Result("sent")
+        if row.kind == BREACH_POSTED:
+            dropped = await deliver_breach(self.deps, row.payload)
             return Result(DROPPED, dropped) if dropped else Result("sent")
         if row.kind not in CASE_KINDS | NOTE_KINDS:
             logger.warning("slack: outbox kind %s is not known here; kept for later", row.kind)
@@ -141,6 +151,8 @@ class SlackDelivery:
             return Result(DROPPED, "the case no longer exists")
         if not (case.slack_ts or self.deps.channel):
             return Result(DROPPED, "no DSR_SLACK_CHANNEL configured")
+        if row.attempts > 1 and not case.slack_ts:
+            case = await self._adopt_lost_post(case)
         if row.kind in CASE_KINDS:
             return Result("sent", posted=await post_case(self.deps, case))
         if row.kind == "reminder" and case.state in CLOSED:
@@ -196,6 +208,18 @@ class SlackDelivery:
         with self.deps.desk.transaction() as session:
             at = self.deps.clock() + wait
             mark_retry(session=session, item_id=row.id, at=at, error="waiting for an earlier post")
+
+    async def _adopt_lost_post(self, case: Case) -> Case:
+        """A row sent again may follow a post that reached Slack but was never recorded (its
+        worker died): take that message over instead of posting the case a second time."""
+        ts = await find_case_message(self.deps, case)
+        if ts is None:
+            return case
+        logger.info(
+            "case=%s slack: message of an earlier attempt found; not posted again", case.reference
+        )
+        await asyncio.to_thread(self._remember, case, Posted(channel=self.deps.channel, ts=ts))
+        return await asyncio.to_thread(self._case, case.id) or case
 
     def _case(self, case_id: int | None) -> Case | None:
         if case_id is None:

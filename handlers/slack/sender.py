@@ -9,9 +9,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.download_upkeep import download_note
 from bot.tasks import systems_answered
 from handlers.slack.blocks import build_case_message
 from handlers.slack.deps import SlackDeps
+from handlers.slack.posted_lookup import case_metadata
 from handlers.slack.texts import thread_note
 from storage.models import Case
 
@@ -31,18 +33,30 @@ class Posted:
 async def post_case(deps: SlackDeps, case: Case) -> Posted | None:
     """Update the case's message in place; post it when it has none. Returns a new post."""
     answered = await asyncio.to_thread(systems_answered, deps.desk, case_id=case.id)
-    text, blocks = build_case_message(case, now=deps.clock(), tz=deps.desk.tz, answered=answered)
+    download = await asyncio.to_thread(download_note, deps.desk, case_id=case.id)
+    text, blocks = build_case_message(
+        case, now=deps.clock(), tz=deps.desk.tz, answered=answered, download=download
+    )
     if case.slack_ts and case.slack_channel:
         try:
             await deps.client.chat_update(
-                channel=case.slack_channel, ts=case.slack_ts, text=text, blocks=blocks
+                channel=case.slack_channel,
+                ts=case.slack_ts,
+                text=text,
+                blocks=blocks,
+                metadata=case_metadata(case),
             )
             return None
         except SlackApiError as exc:
             if exc.response.get("error") not in REPOST_ERRORS:
                 raise
     response = await deps.client.chat_postMessage(
-        channel=deps.channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        channel=deps.channel,
+        text=text,
+        blocks=blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+        metadata=case_metadata(case),
     )
     return Posted(channel=str(response["channel"]), ts=str(response["ts"]))
 
