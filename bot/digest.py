@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.breach_alerts import open_breach_lines
 from bot.categories import short_name
 from bot.deadline import local_date
 from bot.desk import Desk
@@ -17,6 +18,8 @@ from bot.outbox import queue_mail, queue_slack
 from bot.reminders import SECRETARIAT_LANGUAGE, days_words
 from bot.review_queue import late_reviews, waiting_days
 from bot.states import CLOSED
+from bot.task_lines import WORDS, task_line
+from bot.task_reminders import CaseTasks, digest_tasks
 from bot.wording import long_date
 from storage.audit import ChainHead, chain_head
 from storage.models import Case
@@ -84,14 +87,26 @@ class Digest:
     # The audit chain's last event, carried out of the database every day: rows removed from
     # the end of the trail later no longer reach it (`dsr audit verify --head`).
     audit_head: ChainHead | None = None
+    # Open breaches (reference, AP deadline in words), listed before everything else.
+    breaches: tuple[tuple[str, str], ...] = ()
+    # Active cases waiting for systems: how many, and the first with their open tasks.
+    task_cases: int = 0
+    tasks: tuple[CaseTasks, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return self.reviews == 0 and all(section.count == 0 for section in self.sections)
+        return (
+            self.reviews == 0
+            and not self.breaches
+            and not self.task_cases
+            and all(section.count == 0 for section in self.sections)
+        )
 
     def counts(self) -> dict[str, int]:
         """Cases per section, and `review_waiting` when mail waits for review too long."""
         counts = {section.key: section.count for section in self.sections}
+        counts |= {"breaches_open": len(self.breaches)} if self.breaches else {}
+        counts |= {"open_tasks": self.task_cases} if self.task_cases else {}
         return counts | ({REVIEW_KEY: self.reviews} if self.reviews else {})
 
 
@@ -131,7 +146,14 @@ def collect_digest(desk: Desk, *, session: Session, today: date) -> Digest:
         reviews=reviews,
         review_items=review_items,
         audit_head=chain_head(session=session),
+        breaches=open_breach_lines(desk, session=session),
+        **_tasks(desk, session),
     )
+
+
+def _tasks(desk: Desk, session: Session) -> dict[str, Any]:
+    count, cases = digest_tasks(desk, session=session, limit=ITEMS_PER_SECTION)
+    return {"task_cases": count, "tasks": cases}
 
 
 def _review_kind(category: str, also: list[str]) -> str:
@@ -193,6 +215,7 @@ def digest_context(digest: Digest, *, language: str = SECRETARIAT_LANGUAGE) -> d
     lang = language if language in TITLES else SECRETARIAT_LANGUAGE
     return {
         "day": long_date(digest.day, lang),
+        "breaches": [{"reference": r, "due": due} for r, due in digest.breaches],
         "sections": [
             {
                 "title": TITLES[lang][section.key],
@@ -205,6 +228,25 @@ def digest_context(digest: Digest, *, language: str = SECRETARIAT_LANGUAGE) -> d
         ],
         "reviews": _review_words(digest, lang) if digest.reviews else None,
         "audit_head": _head_words(digest.audit_head),
+        "tasks": _task_words(digest, lang, slack=False),
+    }
+
+
+def _task_words(digest: Digest, lang: str, *, slack: bool) -> dict[str, Any] | None:
+    """Open tasks per case: `CRM (relatiebeheer): open, bij <@U…>`."""
+    if not digest.task_cases:
+        return None
+    return {
+        "title": WORDS[lang]["title"],
+        "count": digest.task_cases,
+        "more": digest.task_cases - len(digest.tasks),
+        "cases": [
+            {
+                "reference": case.reference,
+                "lines": [task_line(t, language=lang, slack=slack) for t in case.tasks],
+            }
+            for case in digest.tasks
+        ],
     }
 
 
@@ -251,11 +293,23 @@ def digest_text(digest: Digest, *, language: str = SECRETARIAT_LANGUAGE) -> str:
     values = digest_context(digest, language=language)
     nl = language != "en"
     lines = [f"*{'Dagoverzicht' if nl else 'Daily digest'} {values['day']}*"]
+    if values["breaches"]:
+        title = "Open datalekken" if nl else "Open data breaches"
+        lines.append(f"\n*{title}: {len(values['breaches'])}*")
+        lines.extend(
+            f"• {b['reference']}, {'meldtermijn AP' if nl else 'AP deadline'} {b['due']}"
+            for b in values["breaches"]
+        )
     for section in values["sections"]:
         lines.append(f"\n*{section['title']}: {section['count']}*")
         lines.extend(_line(item) for item in section["cases"])
         if section["more"]:
             lines.append(f"… {'en nog' if nl else 'and'} {section['more']}")
+    if tasks := _task_words(digest, "nl" if nl else "en", slack=True):
+        lines.append(f"\n*{tasks['title']}: {tasks['count']}*")
+        lines.extend(f"• {c['reference']}: {'; '.join(c['lines'])}" for c in tasks["cases"])
+        if tasks["more"]:
+            lines.append(f"… {'en nog' if nl else 'and'} {tasks['more']}")
     if reviews := values["reviews"]:
         lines.append(f"\n*{reviews['title']}: {reviews['count']}*")
         lines.extend(_review_line(item, nl=nl) for item in reviews["lines"])

@@ -15,7 +15,7 @@ from bot.desk import Desk
 from bot.inventory import ART19_KINDS, Inventory, System
 from bot.inventory_source import inventory_source
 from bot.states import CLOSED, State
-from bot.task_mail import queue_request_mail
+from bot.task_mail import notify_assignee
 from storage.audit import append_event
 from storage.models import Case, Task
 from storage.tasks import DONE, NOT_APPLICABLE, OPEN, add_task, tasks_of_case
@@ -122,10 +122,6 @@ def plan_case_tasks(desk: Desk, *, session: Session, case: Case, now: datetime) 
         for key, planned in wanted.items()
         if key not in have
     ]
-    for task in created:
-        system = inventory.get(task.system)
-        if system is not None and system.contact and system.owner is None:
-            queue_request_mail(desk, session=session, case=case, task=task, system=system, now=now)
     dropped = []
     for key, task in have.items():
         if key in wanted and task.state == NOT_APPLICABLE:
@@ -137,6 +133,10 @@ def plan_case_tasks(desk: Desk, *, session: Session, case: Case, now: datetime) 
         else:
             continue
         session.add(task)
+    for task in created:
+        system = inventory.get(task.system)
+        if system is not None:
+            notify_assignee(desk, session=session, case=case, task=task, system=system, now=now)
     if created or dropped:
         _audit_plan(session, case, now=now, created=created, dropped=dropped)
     return Planned(tuple(created), tuple(dropped))

@@ -17,11 +17,13 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
+from bot.breach_mail import open_from_mail, take_reply, thread_of
 from bot.cases import NewCase, audit, open_case
 from bot.categories import plain_words
 from bot.classify import classify
 from bot.classify.result import Classification, for_a_person
 from bot.compose import LOOP_HEADER, is_sane_id, is_sendable, message_id_domain
+from bot.consent import apply_consent, consent_in, consent_word
 from bot.desk import Desk
 from bot.identity import CodeTarget, code_target, handle_reply, issue_code
 from bot.mail.authresults import auth_failures
@@ -33,6 +35,7 @@ from bot.outbox import loop_token, queue_mail, queue_slack
 from bot.privacy import normalise_address
 from bot.review_queue import queue_review_post
 from bot.states import CLOSED
+from bot.task_replies import handle_task_reply
 from bot.templates import LANGUAGES, environment
 from bot.wording import long_date
 from storage.cases import get_case_by_reference
@@ -64,11 +67,12 @@ class Inbound:
     dedupe_key: str
     flags: list[str]
     case_id: int | None = None
+    message_row_id: int | None = None
 
 
 @dataclass(frozen=True)
 class IntakeResult:
-    action: str  # created | threaded | review | ignored | duplicate | quarantined
+    action: str  # created | threaded | review | breach | ignored | duplicate | quarantined
     case: str | None
     category: str | None
     reason: str
@@ -125,7 +129,7 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
     with desk.transaction() as session:
         if not claim_received(session=session, message_row_id=stored.id):
             return _duplicate(session, key)
-        record = Inbound(dedupe_key=key, flags=[f"source:{source}"])
+        record = Inbound(dedupe_key=key, flags=[f"source:{source}"], message_row_id=stored.id)
         result = _route(desk, session, mail, record, found, received_at=stored.at, now=now)
         if result.action == "review":
             item_id = add_review_item(
@@ -309,6 +313,14 @@ def _route(
     case = _thread(desk, session, mail)
     if verdict.kind == "bounce":
         return _bounce(desk, session, mail, record, case, now=now, reason=verdict.reason)
+    breach = thread_of(desk, session, mail) if case is None else None
+    if breach is not None and verdict.kind == "person":
+        filled = take_reply(desk, session=session, breach=breach, mail=mail, now=now)
+        reason = f"reply to the breach; {len(filled)} checklist items filled"
+        return IntakeResult("threaded", breach.reference, None, reason)
+    if case is None and breach is None and found.route == "breach" and not found.auto_reply:
+        # a breach notice from a no-reply system is still a breach: never left as machine mail
+        return _breach(desk, session, mail, record, found, received_at=received_at, now=now)
     if verdict.kind != "person":
         if case is not None:
             record.case_id = case.id
@@ -321,6 +333,31 @@ def _route(
     if case is not None:
         return _reply(desk, session, mail, record, case, now=now)
     return _new_mail(desk, session, mail, record, verdict, found, received_at=received_at, now=now)
+
+
+def _breach(
+    desk: Desk,
+    session: Session,
+    mail: ParsedMail,
+    record: Inbound,
+    found: Classification,
+    *,
+    received_at: datetime,
+    now: datetime,
+) -> IntakeResult:
+    """A personal data breach notice: a breach record and its clock; nothing is sent."""
+    breach = open_from_mail(
+        desk,
+        session=session,
+        mail=mail,
+        language=found.language,
+        message_row_id=record.message_row_id,
+        received_at=received_at,
+        now=now,
+    )
+    return IntakeResult(
+        "breach", breach.reference, None, "a personal data breach notice; breach record opened"
+    )
 
 
 def _thread(desk: Desk, session: Session, mail: ParsedMail) -> Case | None:
@@ -405,6 +442,10 @@ def _reply(
     the one the code went to) count as the requester; anyone else is threaded, flagged and
     never obeyed: no code attempt, no new code, no change to the case."""
     record.case_id = case.id
+    answered = handle_task_reply(desk, session=session, mail=mail, case=case, now=now)
+    if answered is not None:  # a processor's answer: never the requester's identity flow
+        record.flags = [*record.flags, *answered.flags]
+        return IntakeResult("threaded", case.reference, case.category, answered.reason)
     notes: list[str] = []
     check = session.get(IdentityCheck, case.id)
     code_address = check.sent_to if check is not None else None
@@ -435,6 +476,12 @@ def _reply(
         )
     if identity in {"several_codes", "code_from_other_address"}:
         record.flags = [*record.flags, identity]
+    consent = consent_in(split_reply(mail.text).new) if from_requester else None
+    if consent is not None and case.state not in CLOSED:
+        apply_consent(
+            desk, session=session, case=case, value=consent, actor="requester", how="reply", now=now
+        )
+        notes.append(f"client consent: {consent_word(consent)}")
     audit(
         session,
         case,

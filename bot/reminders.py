@@ -18,6 +18,7 @@ from bot.calendar_nl import DutchCalendar
 from bot.categories import short_name
 from bot.settings import Settings
 from bot.states import CLOSED, State
+from bot.task_lines import OpenTask, task_line
 from bot.wording import long_date
 from storage.models import Case, OutboxItem
 from storage.outbox import DROPPED, mark_final
@@ -153,6 +154,8 @@ class Reminder:
     purpose: str
     days_left: int
     action: str
+    # The case's open tasks , named in the reminder.
+    tasks: tuple[OpenTask, ...] = ()
 
     @property
     def dedupe_key(self) -> str:
@@ -312,6 +315,7 @@ def context(reminder: Reminder, *, language: str) -> dict[str, Any]:
         "assignee": reminder.assignee,
         "identity": reminder.purpose == IDENTITY,
         "action": ACTIONS[lang][reminder.action].format(reference=reminder.reference, due=due),
+        "tasks": [task_line(t, language=lang, slack=False) for t in reminder.tasks],
     }
 
 
@@ -324,10 +328,14 @@ def reminder_text(reminder: Reminder, *, language: str = SECRETARIAT_LANGUAGE) -
         head = "Identiteit niet bevestigd" if nl else "Identity not confirmed"
     deadline = "termijn" if nl else "deadline"
     following = "Volgende stap" if nl else "Next step"
-    return (
+    text = (
         f"*{head} {values['reference']}* ({values['kind_words']}): {deadline} "
         f"{values['due']}, {values['days_text']}.\n{following}: {values['action']}"
     )
+    if reminder.tasks:
+        lines = [task_line(t, language=_lang(language), slack=True) for t in reminder.tasks]
+        text += f"\n{'Open taken' if nl else 'Open tasks'}:\n" + "\n".join(f"• {x}" for x in lines)
+    return text
 
 
 def drop_stale_reminders(*, session: Session, items: Sequence[OutboxItem]) -> list[OutboxItem]:

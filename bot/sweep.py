@@ -12,16 +12,18 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
+from bot.breach_alerts import escalate
 from bot.categories import plain_words
 from bot.deadline import local_date
 from bot.desk import Desk
 from bot.digest import queue_digest
+from bot.download_upkeep import purge_links
 from bot.notices import code_address
 from bot.outbox import queue_mail, queue_slack_many
 from bot.reminders import (
@@ -40,6 +42,7 @@ from bot.reminders import (
 from bot.reminders import IDENTITY_GIVE_UP as GIVE_UP
 from bot.review_queue import queue_review_reminders
 from bot.states import CLOSED, State
+from bot.task_reminders import open_tasks_by_case, remind_contacts
 from bot.wording import long_date
 from storage.models import Case
 from storage.reminders import (
@@ -73,6 +76,8 @@ class SweepReport:
     duplicates: int = 0
     digest: dict[str, int] | None = None
     review_reminders: int = 0
+    task_reminders: list[str] = field(default_factory=list)
+    breach_alerts: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +88,8 @@ class SweepReport:
             "duplicates": self.duplicates,
             "digest": self.digest,
             "review_reminders": self.review_reminders,
+            "task_reminders": self.task_reminders,
+            "breach_alerts": self.breach_alerts,
             "reminders": [
                 {
                     "case": q.reference,
@@ -110,8 +117,12 @@ def run_sweep(desk: Desk, *, now: datetime, dry_run: bool = False) -> SweepRepor
         sweep = _Sweep(desk=desk, now=now, today=today, policy=policy, report=report)
         sweep.deadlines()
         sweep.identities()
+        sweep.tasks()
         sweep.reviews()
+        sweep.breaches()
         sweep.digest()
+        if not dry_run:
+            purge_links(desk, now=now)
     logger.info(
         "reminders: %d queued, %d already done elsewhere, digest %s%s",
         len(report.reminders),
@@ -237,6 +248,7 @@ class _Sweep:
 
     def _to_secretariat(self, session: Session, pending: Pending) -> None:
         channel = "slack" if self.slack else "mail"
+        pending = self._with_tasks(session, pending)
         if self.report.dry_run or not pending:
             pass
         elif self.slack:
@@ -257,6 +269,13 @@ class _Sweep:
                 )
         for _, reminder in pending:
             self._note(reminder, to="secretariat", channel=channel)
+
+    def _with_tasks(self, session: Session, pending: Pending) -> Pending:
+        """Each deadline reminder names the case's open tasks and who has them."""
+        found = open_tasks_by_case(
+            self.desk, session=session, case_ids=[r.case_id for _, r in pending]
+        )
+        return [(c, replace(r, tasks=found.get(r.case_id, ()))) for c, r in pending]
 
     def _slack_rows(self, session: Session, pending: Pending) -> None:
         """Outbox rows of kind `reminder`, queued together (a sweep can queue thousands)."""
@@ -294,6 +313,17 @@ class _Sweep:
         )
         logger.debug("case=%s reminder %s via %s", reminder.reference, reminder.step.name, channel)
 
+    def tasks(self) -> None:
+        """One reminder mail to each processor or recipient whose answer date passed."""
+        with self.desk.transaction() as session:
+            self.report.task_reminders = remind_contacts(
+                self.desk,
+                session=session,
+                today=self.today,
+                now=self.now,
+                dry_run=self.report.dry_run,
+            )
+
     def reviews(self) -> None:
         """Mail waiting for review longer than one working day: once per item per working day
         in the channel (the legal month of a request may already be running)."""
@@ -304,6 +334,13 @@ class _Sweep:
                 today=self.today,
                 now=self.now,
                 dry_run=self.report.dry_run,
+            )
+
+    def breaches(self) -> None:
+        """Alerts of open breaches at 24, 48, 60, 68 and every hour from 72 hours on."""
+        with self.desk.transaction() as session:
+            self.report.breach_alerts = escalate(
+                self.desk, session=session, now=self.now, dry_run=self.report.dry_run
             )
 
     def digest(self) -> None:

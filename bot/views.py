@@ -49,6 +49,7 @@ def case_detail(case: Case, *, session: Session, now: datetime, tz: ZoneInfo) ->
         **case_summary(case, now=now, tz=tz),
         "verified_at": case.verified_at.astimezone(tz).isoformat() if case.verified_at else None,
         "extension_reason": case.extension_reason,
+        "client_may_be_informed": case.client_may_be_informed,
         "closed_at": case.closed_at.astimezone(tz).isoformat() if case.closed_at else None,
         "confidence": case.confidence,
         "evidence": list(case.evidence),

@@ -70,6 +70,9 @@ class Case(SQLModel, table=True):
     version: int = 1
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+    # Whether the client organisation (opdrachtgever) may be told of the request: the
+    # requester's answer to the acknowledgement, or the secretariat's; None: not known.
+    client_may_be_informed: bool | None = None
 
 
 class Message(SQLModel, table=True):
@@ -250,3 +253,11 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     done_at: datetime | None = _utc_column(nullable=True)
     done_by: str | None = Field(default=None, max_length=128)
+    # The mail asking a processor or recipient to act: its Message-ID (a reply threads to the
+    # task by it) and the date asked to answer by; a threaded reply waits for a person.
+    mail_message_id: str | None = Field(default=None, index=True, max_length=998)
+    answer_by: date | None = None
+    reply_at: datetime | None = _utc_column(nullable=True)
+    # The owner's direct message in Slack (updated when the task is done).
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)

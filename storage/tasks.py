@@ -4,10 +4,10 @@ transaction)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage.models import Case, Task
@@ -81,3 +81,52 @@ def count_answered(*, session: Session, case_id: int) -> tuple[int, int]:
 def clear_task_notes(*, session: Session, case_id: int) -> None:
     """The retention purge: a task's note may hold personal text; the result stays."""
     session.exec(update(Task).where(col(Task.case_id) == case_id).values(note=None))
+
+
+def open_tasks_of_cases(*, session: Session, case_ids: Collection[int]) -> dict[int, list[Task]]:
+    """The open tasks of each of `case_ids` (the reminders name them)."""
+    found: dict[int, list[Task]] = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return found
+    statement = (
+        select(Task)
+        .where(col(Task.case_id).in_(sorted(case_ids)), Task.state == OPEN)
+        .order_by(col(Task.case_id), col(Task.id))
+    )
+    for task in session.exec(statement).all():
+        found[task.case_id].append(task)
+    return found
+
+
+def cases_with_open_tasks(
+    *, session: Session, case_states: Collection[str], limit: int
+) -> tuple[int, list[tuple[Case, list[Task]]]]:
+    """How many active cases have open tasks, and the first `limit` of them by due date, each
+    with its open tasks (the digest)."""
+    has_open = (
+        select(Task.case_id).where(Task.state == OPEN).where(col(Task.case_id) == col(Case.id))
+    ).exists()
+    where = (col(Case.state).in_(list(case_states)), has_open)
+    count = session.exec(select(func.count()).select_from(Case).where(*where)).one()
+    due = func.coalesce(col(Case.extended_due), col(Case.due))
+    cases = session.exec(select(Case).where(*where).order_by(due, col(Case.id)).limit(limit)).all()
+    tasks = open_tasks_of_cases(session=session, case_ids=[c.id for c in cases if c.id])
+    return int(count), [(case, tasks.get(case.id or 0, [])) for case in cases]
+
+
+def overdue_contact_tasks(
+    *, session: Session, case_states: Collection[str], before: date
+) -> Sequence[tuple[Task, Case]]:
+    """Open tasks asked of a contact by mail whose answer date is before `before` and that
+    have no reply yet (the processor reminder)."""
+    statement = (
+        select(Task, Case)
+        .join(Case, col(Case.id) == col(Task.case_id))
+        .where(Task.state == OPEN)
+        .where(col(Task.mail_message_id).is_not(None))
+        .where(col(Task.reply_at).is_(None))
+        .where(col(Task.answer_by) < before)
+        .where(col(Case.state).in_(list(case_states)))
+        .order_by(col(Task.id))
+    )
+    return list(session.exec(statement).all())

@@ -8,9 +8,12 @@ from typing import Any
 
 from bot import cases as core
 from bot.categories import UnknownKind
+from bot.consent import consent_word, set_consent
 from bot.deadline import ExtensionRefused
+from bot.download_upkeep import download_line, download_summary
 from bot.states import IllegalTransition, State
 from bot.views import case_detail, case_summary
+from handlers.cli import package
 from handlers.cli.common import actor, desk, fail, print_json
 from handlers.runtime import utcnow
 from storage.cases import get_case_by_reference
@@ -63,6 +66,16 @@ def register(commands: Any) -> None:
     closing.add_argument(
         "--force", action="store_true", help="close as done with tasks open (the note says why)"
     )
+    package.register(sub)
+    consent = _action(
+        sub,
+        "consent",
+        "may the client organisation be told / mag de opdrachtgever het weten",
+        [],
+        run_consent,
+    )
+    consent.add_argument("answer", choices=["yes", "no", "unknown"])
+    consent.add_argument("--note", help="how the requester said so, for the case file")
 
 
 def _days(value: str) -> int:
@@ -135,10 +148,15 @@ def run_show(args: argparse.Namespace) -> int:
         if case is None:
             return fail(str(core.UnknownCase(args.reference)))
         detail = case_detail(case, session=session, now=now, tz=the_desk.tz)
+        detail["download"] = download_summary(session, case_id=case.id, tz=the_desk.tz)
     if args.json:
         print_json(detail)
         return 0
     for key, value in detail.items():
+        if key == "client_may_be_informed":
+            value = consent_word(value)
+        if key == "download":
+            value = download_line(value) or "-"
         if key not in {"messages", "events"}:
             print(f"{key:<16} {value}")
     for event in detail["events"]:
@@ -174,6 +192,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_extend(args: argparse.Namespace) -> int:
     return _act(args, core.extend, reasons=args.reasons)
+
+
+def run_consent(args: argparse.Namespace) -> int:
+    return _act(args, set_consent, value=args.answer, note=args.note)
 
 
 def run_close(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.categories import ALL_CATEGORIES
+from bot.package import is_package_case
 from bot.states import CLOSED
 from bot.views import case_summary
 from handlers.slack.parse import USAGE
@@ -27,6 +28,7 @@ Block = dict[str, Any]
 DUE_SOON_DAYS = 7
 ACTION_ASSIGN_ME, ACTION_KIND = "case_assign_me", "case_kind"
 ACTION_VERIFY, ACTION_EXTEND, ACTION_CLOSE = "case_verify", "case_extend", "case_close"
+ACTION_PACKAGE = "case_package"
 MODAL_VERIFY, MODAL_EXTEND, MODAL_CLOSE = "verify_modal", "extend_modal", "close_modal"
 
 
@@ -57,9 +59,15 @@ def due_text(summary: Mapping[str, Any]) -> str:
 
 
 def build_case_message(
-    case: Case, *, now: datetime, tz: ZoneInfo, answered: tuple[int, int] = (0, 0)
+    case: Case,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    answered: tuple[int, int] = (0, 0),
+    download: str | None = None,
 ) -> tuple[str, list[Block]]:
     """The case's message in the channel: what the secretariat needs, no body, masked address.
+    `download`: the line about the answer's download link ("downloaded on ...").
     `answered`: (systems that answered, systems asked) once the case has tasks."""
     s = case_summary(case, now=now, tz=tz)
     received = case.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -74,6 +82,7 @@ def build_case_message(
         f"*Assignee / Behandelaar*\n{person(case.assignee)}",
         f"*State / Status*\n{state_label(case.state)}",
     ]
+    fields.append(f"*Client may be told / Opdrachtgever informeren*\n{consent_label(case)}")
     if answered[1]:
         done, asked = answered
         fields.append(
@@ -91,10 +100,19 @@ def build_case_message(
     if warnings:
         line = " · ".join(warnings)
         blocks.append({"type": "context", "elements": [_text(f":warning: {line}")]})
+    if download:
+        blocks.append({"type": "context", "elements": [_text(f":inbox_tray: {download}")]})
     if case.state not in CLOSED:
         blocks.append(build_case_actions(case, now=now, tz=tz))
     fallback = f"{case.reference}: {kind_label(case.category)}, due {s['extended_due'] or s['due']}"
     return fallback, blocks
+
+
+def consent_label(case: Case) -> str:
+    """The requester's answer to "may your client organisation be told?"."""
+    if case.client_may_be_informed is None:
+        return "unknown / onbekend"
+    return "yes / ja" if case.client_may_be_informed else "no / nee"
 
 
 def extension_offered(case: Case, *, now: datetime, tz: ZoneInfo) -> bool:
@@ -118,6 +136,9 @@ def build_case_actions(case: Case, *, now: datetime, tz: ZoneInfo) -> Block:
         elements.append(_button("Verify by hand / Handmatig bevestigen", ACTION_VERIFY, stamp))
     if extension_offered(case, now=now, tz=tz):
         elements.append(_button("Extend / Verlengen", ACTION_EXTEND, stamp))
+    if case.verified_at is not None and is_package_case(case):
+        label = "Build answer package / Antwoordpakket maken"
+        elements.append(_button(label, ACTION_PACKAGE, stamp))
     elements.append(_button("Close / Sluiten", ACTION_CLOSE, stamp, style="danger"))
     return {"type": "actions", "block_id": stamp, "elements": elements}
 

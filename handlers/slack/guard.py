@@ -51,18 +51,28 @@ def actor_of(user_id: str) -> str:
     return f"slack:{user_id}"
 
 
-async def admit(deps: SlackDeps, body: Mapping[str, Any], *, what: str) -> Verdict:
-    """Claim this delivery and check who sent it; call after ack, before touching a case."""
+async def admit(
+    deps: SlackDeps, body: Mapping[str, Any], *, what: str, owner: str | None = None
+) -> Verdict:
+    """Claim this delivery and check who sent it; call after ack, before touching a case.
+    `owner` (`slack:U…`, a task's assignee) may act besides the secretariat."""
     key = delivery_key(body)
     if key is not None and not await deps.db(_claim, deps, key):
         logger.info("slack: %s delivered again; already handled", what)
         return Verdict.DUPLICATE
     user = user_of(body)
-    if user and await deps.members.allows(user):
+    if user and (owner == actor_of(user) or await deps.members.allows(user)):
         return Verdict.ACT
     await deps.db(_audit_refusal, deps, user, what)
     logger.warning("slack: unauthorised user tried %s", what)
     return Verdict.REFUSED
+
+
+async def claimed(deps: SlackDeps, body: Mapping[str, Any]) -> bool:
+    """True the first time this delivery arrives (for listeners that decide themselves who may
+    act, like a file shared by a task's owner)."""
+    key = delivery_key(body)
+    return key is None or await deps.db(_claim, deps, key)
 
 
 def _claim(deps: SlackDeps, key: str) -> bool:

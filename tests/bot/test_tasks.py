@@ -212,6 +212,7 @@ def test_tasks_of_all_active_cases_are_listed_by_case(desk: Desk, tmp_path: Path
         "state": "open",
         "assignee": "slack:U0CRMOWNER",
         "result": None,
+        "reply_received": False,
     }
     with pytest.raises(core.UnknownCase):
         work.list_tasks(desk, reference="DSR-2026-9999")

@@ -72,7 +72,16 @@ def test_tasks_from_a_terminal_and_closing_waits_for_them(
     rows = _tasks(capsys, reference)
     assert len(rows) == 7
     crm = rows[0]
-    assert set(crm) == {"id", "case", "system", "action", "state", "assignee", "result"}
+    assert set(crm) == {
+        "id",
+        "case",
+        "system",
+        "action",
+        "state",
+        "assignee",
+        "result",
+        "reply_received",
+    }
     assert (crm["case"], crm["system"], crm["action"], crm["state"], crm["result"]) == (
         reference,
         "crm",

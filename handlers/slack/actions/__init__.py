@@ -6,11 +6,14 @@ from slack_bolt.async_app import AsyncApp
 
 from handlers.slack.actions import (
     assign_me,
+    breach_buttons,
     change_kind,
     close,
     extend,
+    package,
     review_dismiss,
     review_open,
+    task_result,
     verify,
 )
 from handlers.slack.deps import SlackDeps
@@ -19,3 +22,6 @@ from handlers.slack.deps import SlackDeps
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     for module in (assign_me, change_kind, verify, extend, close, review_open, review_dismiss):
         module.register(app, deps)
+    package.register(app, deps)
+    task_result.register(app, deps)
+    breach_buttons.register(app, deps)
