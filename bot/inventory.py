@@ -50,6 +50,7 @@ class System(BaseModel):
     purposes: list[str] = Field(default_factory=list)
     legal_basis: str = ""
     retention: str = ""
+    source: str = ""  # where the data came from when not from the person (art. 15(1)(g))
     keep_years: int | None = Field(default=None, ge=1, le=100)
     keep_law: str | None = None
     recipients: list[str] = Field(default_factory=list)

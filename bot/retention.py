@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
+from bot.breach_register import purge_breaches
 from bot.desk import Desk
 from bot.states import CLOSED
 from storage.audit import append_event, clear_notes
+from storage.exports import delete_case_exports
 from storage.models import Case, IdentityCheck, Message, OutboxItem, ReviewItem
 from storage.tasks import clear_task_notes
 
@@ -31,6 +33,7 @@ class PurgeReport:
     loose_messages: int
     dry_run: bool
     files: int = 0
+    breaches: tuple[str, ...] = ()
 
 
 def purge(
@@ -63,8 +66,11 @@ def purge(
             .where(col(Message.purged_at).is_(None))
         ).one()
         references = tuple(c.reference for c in cases)
+        breaches = tuple(
+            purge_breaches(session, cutoff=cutoff, now=now, actor=actor, dry_run=dry_run)
+        )
         if dry_run:
-            return PurgeReport(references, loose, dry_run=True, files=files)
+            return PurgeReport(references, loose, dry_run=True, files=files, breaches=breaches)
         for case in cases:
             _purge_case(session, case, now=now, actor=actor)
         session.exec(
@@ -90,7 +96,7 @@ def purge(
                 details={"messages": loose},
             )
     logger.info("purge cases=%d loose_messages=%d files=%d", len(references), loose, files)
-    return PurgeReport(references, loose, dry_run=False, files=files)
+    return PurgeReport(references, loose, dry_run=False, files=files, breaches=breaches)
 
 
 def _purge_case(session: Session, case: Case, *, now: datetime, actor: str) -> None:
@@ -108,6 +114,7 @@ def _purge_case(session: Session, case: Case, *, now: datetime, actor: str) -> N
     if case.id is not None:
         clear_notes(session=session, case_id=case.id)
         clear_task_notes(session=session, case_id=case.id)
+        delete_case_exports(session=session, case_id=case.id)
     case.requester, case.requester_key, case.evidence = "", "", []
     case.outcome_note, case.extension_reason = None, None
     case.flags = sorted({*case.flags, PURGED})

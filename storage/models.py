@@ -261,3 +261,24 @@ class Task(SQLModel, table=True):
     # The owner's direct message in Slack (updated when the task is done).
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+
+
+class TaskExport(SQLModel, table=True):
+    """A file a system's owner exported for an access or portability request (a copy of the
+    person's data): its content and name are sealed; size, type and SHA-256 are not, so the
+    package's index and the audit trail can name the file without opening it."""
+
+    __tablename__ = "task_export"
+    __table_args__ = (UniqueConstraint("task_id", "sha256", name="uq_task_export_content"),)
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    case_id: int = Field(foreign_key="dsr_case.id", index=True)
+    system: str = Field(max_length=64)
+    name: str = Field(sa_column=Column(SealedText(), nullable=False))
+    kind: str = Field(max_length=8)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(SealedBytes(), nullable=False))
+    source: str = Field(max_length=16)
+    added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    added_by: str = Field(max_length=128)
