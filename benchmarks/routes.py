@@ -1,11 +1,16 @@
-"""Where recognition sends mail: case, review or ignore, on ordinary mail and on requests.
+"""Where recognition sends mail: case, review, ignore or breach, on ordinary mail, requests
+and breach notices.
 
 Run: `uv run python benchmarks/routes.py [--errors] [--sizes]` (benchmarks/classify.py runs it
 too). Prints, against the targets:
 - ordinary mail written by other mail projects (`../shared/peermail`, label `ordinary`) and
   the corpus's ordinary secretariat mail (category `other`): share routed case and review;
-- requests of the blind held-out corpus half: lost (ignored), case with the right kind,
-  review; per language;
+- requests of the blind held-out corpus half: lost (ignored), case with the right kind (a
+  complaint about a breach of the writer's data routed `breach` counts as right), review;
+  per language;
+- breach notices (tests/corpus/breach, dev and heldout; the blind sets tests/corpus/blind and
+  tests/corpus/breach_blind): share routed breach (recall), review, case, lost; near misses
+  routed breach; requests and ordinary mail of the corpus routed breach;
 - median recognition time, and time against text size (1 KB to 8 MB: at most `MAX_TEXT`
   characters are read, so the time stops growing past it).
 """
@@ -78,6 +83,45 @@ def corpus(split: str) -> list[Routed]:
 
 
 BLIND = ROOT / "tests" / "corpus" / "blind"
+BREACH = ROOT / "tests" / "corpus" / "breach"
+BREACH_BLIND = ROOT / "tests" / "corpus" / "breach_blind"
+BREACH_RECALL = 0.95
+
+
+@dataclass(frozen=True)
+class Labelled(Routed):
+    split: str = ""
+
+
+def labelled(folder: Path) -> list[Labelled]:
+    """A labelled folder (labels.csv: file, label, language[, split]); [] when absent."""
+    import csv
+
+    if not (folder / "labels.csv").is_file():
+        return []
+    found = []
+    with (folder / "labels.csv").open(encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            item = _classify(
+                row["file"], row["label"], row["language"], (folder / row["file"]).read_bytes()
+            )
+            found.append(Labelled(*vars(item).values(), split=row.get("split", "")))
+    return found
+
+
+def breach(name: str, items: Sequence[Routed], *, errors: bool) -> bool:
+    """Breach notices: share routed breach (the recall), review, case, and lost (ignored)."""
+    lost = [r for r in items if r.result.route == "ignore"]
+    recall = _share(items, "breach")
+    ok = not lost and recall >= BREACH_RECALL
+    print(
+        f"  {name:<44} n={len(items):>4}  breach {recall:6.1%} (>= {BREACH_RECALL:.0%})  "
+        f"review {_share(items, 'review'):6.1%}  case {_share(items, 'case'):6.1%}  "
+        f"lost {len(lost)} (0)  {_mark(ok)}"
+    )
+    if errors:
+        _list(r for r in items if r.result.route != "breach")
+    return ok
 
 
 def blind() -> list[Routed]:
@@ -117,15 +161,22 @@ def requests(name: str, items: Sequence[Routed], *, errors: bool) -> bool:
     asks = [r for r in items if r.truth != "other"]
     lost = [r for r in asks if r.result.route == "ignore"]
     right = sum(r.result.route == "case" and r.result.category == r.truth for r in asks)
-    case_right, review = right / max(len(asks), 1), _share(asks, "review")
+    # a complaint about a breach of the writer's data takes the breach track by design
+    breach = sum(r.result.route == "breach" and r.truth == "complaint" for r in asks)
+    case_right, review = (right + breach) / max(len(asks), 1), _share(asks, "review")
     ok = not lost and case_right >= REQUEST_CASE and review <= REQUEST_REVIEW
     print(
         f"  {name:<44} n={len(asks):>4}  lost {len(lost)} (0)  case, right kind "
-        f"{case_right:6.1%} (>= {REQUEST_CASE:.0%})  review {review:6.1%} "
-        f"(<= {REQUEST_REVIEW:.0%})  {_mark(ok)}"
+        f"{case_right:6.1%} (>= {REQUEST_CASE:.0%}; {breach} breach complaints)  review "
+        f"{review:6.1%} (<= {REQUEST_REVIEW:.0%})  {_mark(ok)}"
     )
     if errors:
-        _list(r for r in asks if r.result.route != "case" or r.result.category != r.truth)
+        _list(
+            r
+            for r in asks
+            if (r.result.route != "case" or r.result.category != r.truth)
+            and not (r.result.route == "breach" and r.truth == "complaint")
+        )
     return ok
 
 
@@ -213,11 +264,39 @@ def main(argv: Sequence[str] | None = None) -> bool:
             [r for r in part if r.truth not in {"other", "breach"}],
             errors=args.errors,
         )
-    notices = [r for r in held if r.truth == "breach"]
+    breach("breach notices", [r for r in held if r.truth == "breach"], errors=args.errors)
+    print("\n== routes: breach notices (route breach; review acceptable, never ignore) ==")
+    own = labelled(BREACH)
+    for split in ("dev", "heldout"):
+        part = [r for r in own if r.split == split]
+        for language in ("nl", "en"):
+            notices = [r for r in part if r.truth == "breach" and r.language == language]
+            ok &= breach(f"breach corpus {split}, {language}", notices, errors=args.errors)
+        near = [r for r in part if r.truth != "breach"]
+        print(
+            f"  breach corpus {split}, near misses (not a breach): n={len(near)}  "
+            f"routed breach {_share(near, 'breach'):.1%}"
+        )
+    blind_breaches = labelled(BREACH_BLIND)
+    if blind_breaches:
+        for language in ("nl", "en"):
+            notices = [r for r in blind_breaches if r.truth == "breach" and r.language == language]
+            breach(f"breach_blind (held out), {language}", notices, errors=args.errors)
+        near = [r for r in blind_breaches if r.truth != "breach"]
+        if near:
+            print(
+                f"  breach_blind, not a breach: n={len(near)}  routed breach "
+                f"{_share(near, 'breach'):.1%}  {Counter(r.result.route for r in near)}"
+            )
+    else:
+        print(f"  {BREACH_BLIND} not present: held-out breach figures skipped")
+    asks = [r for r in (*dev, *heldout) if r.truth != "other"]
+    plain = [r for r in (*dev, *heldout) if r.truth == "other" and not r.result.auto_reply]
     print(
-        f"  breach notices (no breach route yet; figures): n={len(notices)}  "
-        f"case {_share(notices, 'case'):.1%}  review {_share(notices, 'review'):.1%}  "
-        f"ignore {_share(notices, 'ignore'):.1%}"
+        f"  corpus requests routed breach: {sum(r.result.route == 'breach' for r in asks)} of "
+        f"{len(asks)} ({Counter(r.truth for r in asks if r.result.route == 'breach')}); "
+        f"ordinary mail routed breach: {sum(r.result.route == 'breach' for r in plain)} of "
+        f"{len(plain)}"
     )
     times = [r.seconds * 1000 for r in (*peer, *dev, *heldout)]
     median = statistics.median(times)

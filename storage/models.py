@@ -282,3 +282,83 @@ class TaskExport(SQLModel, table=True):
     source: str = Field(max_length=16)
     added_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     added_by: str = Field(max_length=128)
+
+
+class BreachCounter(SQLModel, table=True):
+    """Last breach number handed out per year (`DL-2026-0001`); bumped like case numbers."""
+
+    __tablename__ = "breach_counter"
+    year: int = Field(primary_key=True)
+    last_number: int = 0
+
+
+class Breach(SQLModel, table=True):
+    """A personal data breach (GDPR art. 33): the record behind the 72-hour clock and the
+    register (art. 33(5)). The reporter, the checklist's facts and every free text a person
+    typed are sealed."""
+
+    __tablename__ = "breach"
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True, max_length=32)
+    state: str = Field(default="open", index=True, max_length=16)
+    source: str = Field(default="mail", max_length=16)
+    language: str = Field(default="nl", max_length=2)
+    reporter: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    reporter_name: str = Field(default="", sa_column=Column(SealedText(), nullable=False))
+    processor: str | None = Field(default=None, max_length=64)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    aware_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    facts: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(SealedJSON(), nullable=False)
+    )
+    requests_sent: int = 0
+    ap_notified: bool | None = None
+    ap_number: str | None = Field(default=None, max_length=64)
+    risk: str | None = Field(default=None, sa_column=Column(SealedText()))
+    subjects_told: bool | None = None
+    subjects_reasons: str | None = Field(default=None, sa_column=Column(SealedText()))
+    decided_at: datetime | None = _utc_column(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=128)
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    version: int = 1
+
+
+class BreachMail(SQLModel, table=True):
+    """A mail of a breach's thread (the notice, our questions, the reporter's answers), by
+    its Message-ID: an answer to our question threads to the breach."""
+
+    __tablename__ = "breach_mail"
+    id: int | None = Field(default=None, primary_key=True)
+    breach_id: int = Field(foreign_key="breach.id", index=True)
+    direction: str = Field(max_length=8)
+    message_id: str = Field(index=True, max_length=998)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class BreachEscalation(SQLModel, table=True):
+    """One row per (breach, escalation step, deadline): the exactly-once record of the
+    breach's alerts, claimed like `reminder_sent`."""
+
+    __tablename__ = "breach_escalation"
+    __table_args__ = (
+        UniqueConstraint("breach_id", "step", "due", name="uq_breach_escalation_step"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    breach_id: int = Field(foreign_key="breach.id", index=True)
+    step: str = Field(max_length=32)
+    due: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class BreachUpdate(SQLModel, table=True):
+    """Append-only log of later updates to a breach's notification to the AP (art. 33(4))."""
+
+    __tablename__ = "breach_update"
+    id: int | None = Field(default=None, primary_key=True)
+    breach_id: int = Field(foreign_key="breach.id", index=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=128)
+    text: str = Field(sa_column=Column(SealedText(), nullable=False))

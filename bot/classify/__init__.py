@@ -2,7 +2,7 @@
 
 `classify(text=..., subject=..., headers=...)` is pure: no database, no network. The phrases
 it looks for live in `bot/classify/vocabulary/*.toml`, for the privacy officer to review. Its
-answer carries a `route` (case, review or ignore: see `Classification`); it reads at most
+answer carries a `route` (case, review, ignore or breach: see `Classification`); it reads at most
 `MAX_TEXT` characters of new text and gives up to a person after `BUDGET_S` seconds.
 """
 

@@ -10,11 +10,12 @@ from bot.mail.charsets import Headers
 from bot.mail.machine import auto_reply_reason
 from bot.mail.quoting import split_reply
 
+from .breach import breach_route
 from .budget import BUDGET_S, MAX_TEXT, Budget, BudgetExceeded
 from .language import detect_language
 from .model import Model, Prediction, features, load_model
 from .result import Classification, for_a_person
-from .routing import MODEL_WORDS, breach_guard
+from .routing import MODEL_WORDS
 from .routing import route as _route
 from .scoring import FIRST_PERSON_WORDS, OWN_WORDS, Hit, build_document, find_hits, scores
 from .text import html_to_text, normalise, sentences
@@ -369,4 +370,4 @@ def classify_prepared(
     words = " ".join(mail.body).split()
     result = _combine(hits, prediction, words, mail.language, threshold, fusion)
     routed = _route(result, hits, prediction, words)
-    return breach_guard(routed, " ".join((*mail.subject, *mail.body)))
+    return breach_route(routed, " ".join((*mail.subject, *mail.body)))

@@ -5,8 +5,8 @@ from typing import Literal
 
 __all__ = ["ROUTES", "Classification", "Route", "for_a_person"]
 
-Route = Literal["case", "review", "ignore"]
-ROUTES: tuple[Route, ...] = ("case", "review", "ignore")
+Route = Literal["case", "review", "ignore", "breach"]
+ROUTES: tuple[Route, ...] = ("case", "review", "ignore", "breach")
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,9 @@ class Classification:
       and acknowledged (GDPR art. 12(3): the month runs from receipt);
     - `review`: it might be a request; a person looks first, no case is opened and nothing is
       sent until they do (`needs_triage` is true exactly then);
-    - `ignore`: ordinary or machine mail, left alone for the people reading the mailbox.
+    - `ignore`: ordinary or machine mail, left alone for the people reading the mailbox;
+    - `breach`: a personal data breach notice (bot/classify/breach.py): a breach record with
+      its 72-hour clock, no acknowledgement and no identity check.
 
     `reason` says in a few words why the route was chosen (never the mail's text).
     """

@@ -6,10 +6,10 @@ of the request's kind, or the learned model sure of it in a mail long enough to 
 with a hint of that kind). A mail that might be a request (a reviewed phrase that the rest of
 the mail outweighs, a phrase in its everyday sense about the writer's own data, an unsure
 kind, a writer speaking of their own person or data while the model leans to a request) goes
-to review; everything else is ordinary mail and left alone.
+to review; everything else is ordinary mail and left alone. A breach notice is routed after
+this, in `breach.breach_route`.
 """
 
-import re
 from dataclasses import replace
 
 from .model import Prediction
@@ -17,7 +17,7 @@ from .result import Classification
 from .scoring import OWN_WORDS, Hit
 from .vocabulary import REQUEST_CATEGORIES
 
-__all__ = ["BREACH_NOTICE", "MODEL_LEANS", "MODEL_SURE", "MODEL_WORDS", "breach_guard", "route"]
+__all__ = ["MODEL_LEANS", "MODEL_SURE", "MODEL_WORDS", "route"]
 
 MODEL_SURE = 0.1
 """The model alone may decide when its share for ordinary mail is below this."""
@@ -28,31 +28,6 @@ MODEL_LEANS = 0.6
 """In a mail where the writer speaks of their own person or data ("mijn", "my"), a model
 share for ordinary mail below this sends the mail to review: a request in words of its own
 that no reviewed phrase covers (one in 40 requests of a writer the model never saw)."""
-
-
-BREACH_NOTICE = re.compile(
-    r"\b(?:data ?lek\w*|beveiligingsincident\w*|inbreuk (?:in verband met|op de beveiliging"
-    r"|op) (?:de )?(?:persoonsgegevens|beveiliging)|ransomware|(?:personal )?data breach\w*"
-    r"|security (?:incident|breach)\w*|breach notification|misdirected"
-    r"|(?:verkeerde|onjuiste) (?:ontvanger|geadresseerde|persoon)"
-    r"|(?:wrong|unintended) (?:recipient|addressee|person)"
-    r"|laptop (?:is |was )?(?:gestolen|kwijt|verloren|stolen|lost)"
-    r"|(?:gestolen|verloren|lost|stolen) laptop)"
-)
-"""Words of a personal data breach notice (GDPR art. 33: a processor or colleague reporting
-a datalek, a misdirected mail, a lost laptop), matched on the normalised new text. Such a mail
-is never a request case (no acknowledgement to a processor as if it were a data subject) and
-never ignored: it goes to a person (a breach has 72 hours)."""
-
-
-def breach_guard(result: Classification, text: str) -> Classification:
-    """Review for a mail that reads as a breach notice: never ignored, and a case only when
-    the writer speaks of their own data ("mijn gegevens zijn gelekt": a complaint)."""
-    if result.route == "review" or not BREACH_NOTICE.search(text):
-        return result
-    if result.route == "case" and not OWN_WORDS.isdisjoint(text.split()):
-        return result
-    return _as(result, "review", "may be a personal data breach notice")
 
 
 def route(

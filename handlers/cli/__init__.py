@@ -63,6 +63,9 @@ COMMANDS: dict[str, Command] = {
         "handlers.cli.inventory", "systems and recipients / inventarisatie van systemen"
     ),
     "tasks": Command("handlers.cli.tasks", "the work per system / het werk per systeem"),
+    "breaches": Command(
+        "handlers.cli.breaches", "personal data breaches (datalekken) / datalekken"
+    ),
     "doctor": Command(
         "handlers.cli.doctor",
         "check settings, database, key and servers / de installatie controleren",

@@ -22,6 +22,7 @@ USAGE: dict[str, str] = {
     "close": "/dsr close REF done|refused|withdrawn note",
     "stats": "/dsr stats",
     "review": "/dsr review",
+    "datalek": "/dsr datalek",
 }
 
 
@@ -53,7 +54,7 @@ def parse_command(text: str) -> Command | Usage:
     name, rest = words[0].lower(), words[1:]
     if name not in USAGE:
         return Usage(None, f"unknown subcommand {words[0]!r} / onbekende opdracht")
-    if name in {"help", "stats", "review"}:
+    if name in {"help", "stats", "review", "datalek"}:
         return Command(name) if not rest else Usage(name, "no arguments expected / geen argumenten")
     if name == "list":
         return _list(rest)

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from handlers.slack.blocks import Block, build_help
+from handlers.slack.breach_blocks import build_breach_modal
 from handlers.slack.commands.queries import list_blocks, show_blocks, stats_text
 from handlers.slack.deps import SlackDeps
 from handlers.slack.guard import Verdict, admit
@@ -74,6 +75,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             if verdict is Verdict.REFUSED:
                 await respond(text=NOT_AUTHORISED, response_type="ephemeral")
                 return
+        if parsed.name == "datalek":  # a form, not an answer: Slack wants it within 3 s
+            modal = build_breach_modal(channel=str(body.get("channel_id") or deps.channel))
+            await deps.client.views_open(trigger_id=body["trigger_id"], view=modal)
+            return
         try:
             text, blocks = await answer(deps, parsed, user_id=str(body.get("user_id", "")))
         except Exception:

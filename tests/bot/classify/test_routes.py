@@ -103,13 +103,17 @@ def test_every_request_in_the_corpus_reaches_case_or_review(bench: ModuleType) -
     for split in ("dev", "heldout"):
         part = [o for o in requests if o.mail.split == split]
         right = sum(o.result.route == "case" and o.result.category == o.mail.category for o in part)
-        assert right / len(part) >= 0.95, split
+        # a data subject's complaint about a breach of their data goes to the breach track
+        breach = [o for o in part if o.result.route == "breach"]
+        assert {o.mail.category for o in breach} <= {"complaint"}, split
+        assert (right + len(breach)) / len(part) >= 0.95, split
         assert sum(o.result.route == "review" for o in part) / len(part) <= 0.05, split
     ordinary = [o for o in outcomes if o.mail.category == "other" and not o.result.auto_reply]
     assert sum(o.result.route == "case" for o in ordinary) / len(ordinary) <= 0.02
     for o in outcomes:
         # the fields agree: review is exactly triage, an ignored mail is `other`
         assert o.result.needs_triage == (o.result.route == "review"), o.mail.file
+        assert o.result.route != "breach" or o.mail.category in {"complaint", "other"}
         assert o.result.route != "ignore" or o.result.category == "other", o.mail.file
 
 
@@ -246,15 +250,27 @@ BREACH_NOTICE_EN = (
 
 
 @pytest.mark.parametrize("text", [BREACH_NOTICE_NL, BREACH_NOTICE_EN])
-def test_a_breach_notice_goes_to_a_person_never_a_case_or_the_bin(text: str) -> None:
+def test_a_breach_notice_goes_to_the_breach_track_never_a_case_or_the_bin(text: str) -> None:
     found = classify(text=text, subject="Melding")
-    assert found.route == "review", found
+    assert (found.route, found.needs_triage) == ("breach", False), found
+    assert found.evidence and found.reason == "a personal data breach notice"
 
 
-def test_a_requester_whose_data_leaked_still_opens_a_case() -> None:
+def test_a_requester_whose_data_leaked_is_a_breach_to_assess() -> None:
+    """A data subject's complaint about a breach of their data: the firm must assess the
+    breach within 72 hours, so it goes to the breach track (docs/breaches.md)."""
     found = classify(
         text="Door jullie datalek zijn mijn gegevens bij een vreemde terechtgekomen. Ik dien "
         "hierbij een klacht in over de omgang met mijn persoonsgegevens.",
         subject="Klacht",
     )
-    assert (found.route, found.category) == ("case", "complaint")
+    assert found.route == "breach"
+
+
+def test_a_request_that_also_reports_a_breach_goes_to_review() -> None:
+    found = classify(
+        text="Na het datalek bij uw salarisverwerker wil ik dat u al mijn persoonsgegevens "
+        "verwijdert. Ik verzoek u dit op grond van artikel 17 AVG te doen.",
+        subject="Verwijder mijn gegevens",
+    )
+    assert found.route == "review" and "breach" in found.reason

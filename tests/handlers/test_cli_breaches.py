@@ -1,0 +1,93 @@
+"""`dsr breaches ...` run in-process through the real parser, after `dsr ingest` took a notice."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bot.test_breaches import NOTICE, PROCESSOR
+from tests.handlers.test_cli import env, run_cli  # noqa: F401  (the fixture is used by name)
+from tests.mailbuilder import build_mail
+
+
+def ingest_notice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    mail = tmp_path / "notice.eml"
+    mail.write_bytes(build_mail(sender=f"Marieke <{PROCESSOR}>", subject="Datalek", body=NOTICE))
+    code, out, _ = run_cli(["ingest", str(mail)], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["action"] == "breach", result
+    reference: str = result["case"]
+    return reference
+
+
+def test_the_breach_track_from_a_terminal(
+    env: str,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reference = ingest_notice(tmp_path, capsys)
+    code, out, _ = run_cli(["breaches", "list", "--open", "--json"], capsys)
+    [row] = json.loads(out)
+    assert code == 0 and row["reference"] == reference and row["state"] == "open"
+    assert row["reporter"] == "p***@salarisnoord.example.nl" and row["decision"] is None
+    assert {"aware_at", "due", "missing", "hours_left", "processor"} <= set(row)
+    assert "contact" in row["missing"]
+
+    code, out, _ = run_cli(["breaches", "show", reference.lower(), "--json"], capsys)
+    shown = json.loads(out)
+    assert shown["checklist"]["encrypted"] == {"value": "no", "source": "mail"}
+    assert shown["checklist"]["contact"] is None
+    assert shown["request_draft"]["to"] == PROCESSOR
+
+    code, out, _ = run_cli(["breaches", "send-request", reference], capsys)
+    assert code == 0 and "not sent" in out and "Subject: [" in out
+    code, out, _ = run_cli(["breaches", "send-request", reference, "--confirm"], capsys)
+    assert code == 0 and "queued" in out
+
+    code, _, err = run_cli(
+        ["breaches", "update", reference, "--field", "encrypted", "--value", "misschien"], capsys
+    )
+    assert code == 1 and "yes or no" in err
+    code, _, err = run_cli(
+        ["breaches", "update", reference, "--field", "aware_at", "--value", "2026-03-02T09:00Z"],
+        capsys,
+    )
+    assert code == 1 and "reason" in err
+    code, out, _ = run_cli(
+        ["breaches", "update", reference, "--field", "contact", "--value", "M. de Vries, 050-1"],
+        capsys,
+    )
+    assert code == 0
+
+    code, _, err = run_cli(["breaches", "decide", "DL-2026-0999", "--ap", "ja", "--subjects",
+                            "nee", "--reasons", "zomaar wat redenen"], capsys)  # fmt: skip
+    assert code == 1 and "unknown breach DL-2026-0999" in err
+    code, out, _ = run_cli(
+        ["breaches", "decide", reference, "--ap", "ja", "--subjects", "ja", "--ap-number",
+         "M-123", "--reasons", "Salarisgegevens bij een derde: risico voor de betrokkenen."],
+        capsys,
+    )  # fmt: skip
+    assert code == 0 and "breaches notice" in out
+    code, out, _ = run_cli(["breaches", "notice", reference, "--language", "en"], capsys)
+    assert code == 0 and "What happened" in out
+
+    code, out, _ = run_cli(["breaches", "new", "--reporter", "p.bakker@proambt.nl",
+                            "--nature", "Laptop gestolen uit de auto", "--encrypted", "ja"],
+                           capsys)  # fmt: skip
+    assert code == 0 and "DL-" in out
+    register = tmp_path / "register.csv"
+    code, _, _ = run_cli(["breaches", "export", "--output", str(register)], capsys)
+    rows = list(csv.DictReader(register.open(encoding="utf-8")))
+    first, phone = rows
+    assert first["reference"] == reference and phone["reference"] != reference
+    assert (first["ap_notified"], first["ap_number"], first["subjects_told"]) == (
+        "yes",
+        "M-123",
+        "yes",
+    )
+    assert first["contact"] == "M. de Vries, 050-1" and "risico" in first["risk_assessment"]
+    assert (phone["source"], phone["ap_notified"], phone["encrypted"]) == ("phone", "", "yes")
+    assert phone["nature"] == "Laptop gestolen uit de auto"
