@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot.categories import check_kind
 from bot.deadline import compute_deadline, ensure_extension_allowed
 from bot.desk import Desk
+from bot.download_offer import offer_download
 from bot.fulfilment import TRIGGERS, TasksOpen, plan_case_tasks, settle_tasks
 from bot.lookup import person_key
 from bot.notices import queue_extension_notice, queue_outcome
@@ -340,6 +341,8 @@ def close(
             )
         except TasksOpen as exc:
             raise ActionRefused(str(exc)) from None
+        done = wanted == State.DONE
+        link = offer_download(desk, session=session, case=case, now=now) if done else None
         queue_outcome(
             desk,
             session=session,
@@ -349,6 +352,7 @@ def close(
             now=now,
             work=settled.work,
             told=settled.told,
+            download_url=link,
         )
 
     return _change(

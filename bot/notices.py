@@ -75,10 +75,12 @@ def queue_outcome(
     now: datetime,
     work: Sequence[Mapping[str, str]] = (),
     told: Sequence[str] = (),
+    download_url: str | None = None,
 ) -> bool:
     """The closing mail; `outcome_done` is refused by the outbox for an unverified case.
     `work`: per system what was done (`system`, `result`, and `law` for data kept); `told`:
-    the recipients informed of a correction, erasure or restriction (art. 19)."""
+    the recipients informed of a correction, erasure or restriction (art. 19);
+    `download_url`: the link to the answer package (bot/download_offer.py)."""
     to = requester_address(session, case)
     if to is None:
         return False
@@ -87,6 +89,9 @@ def queue_outcome(
         "message": message,
         "work": [dict(line) for line in work],
         "told": list(told),
+        "download_url": download_url or "",
+        "download_days": desk.settings.download_days,
+        "download_max": desk.settings.download_max,
     }
     return queue_mail(
         desk,

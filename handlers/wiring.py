@@ -14,6 +14,7 @@ from handlers.outbox_wake import outbox_listener
 from handlers.runtime import utcnow
 from handlers.service import Note, Plan, Skipped, scheduler
 from handlers.slack.wiring import slack_plan
+from handlers.web.app import web_front
 
 
 def plan_for(desk: Desk) -> Plan:
@@ -33,6 +34,7 @@ def plan_for(desk: Desk) -> Plan:
     else:
         plan.append(Skipped("imap", "no DSR_IMAP_URL"))
     plan.append(slack_plan(desk))
+    plan.append(web_front(desk, clock=utcnow))
     purge = scheduled_purge(desk, clock=utcnow, old_files=old_mail_remover(settings.outbox_dir))
     plan.append(scheduler(desk, [scheduled_sweep(desk, clock=utcnow), purge]))
     if settings.http_listen:

@@ -263,6 +263,58 @@ class Task(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=32)
 
 
+class DownloadLink(SQLModel, table=True):
+    """The requester's link to an answer package: only a hash of its token is stored; the
+    current code is sealed; the package lies sealed in a file under the var dir until the
+    link expires (`purged_at`)."""
+
+    __tablename__ = "download_link"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dsr_case.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    max_downloads: int = 5
+    downloads: int = 0
+    wrong_codes: int = 0
+    locked: bool = False
+    code: str | None = Field(default=None, sa_column=Column(SealedText()))
+    code_issued_at: datetime | None = _utc_column(nullable=True)
+    session_hash: str | None = Field(default=None, max_length=64)
+    session_until: datetime | None = _utc_column(nullable=True)
+    package_file: str | None = Field(default=None, max_length=255)
+    first_download_at: datetime | None = _utc_column(nullable=True)
+    last_download_at: datetime | None = _utc_column(nullable=True)
+    purged_at: datetime | None = _utc_column(nullable=True)
+
+
+class StatusAccess(SQLModel, table=True):
+    """One request to see a case's status on the web: made whether or not the reference and
+    address matched (`case_id` None when not), so the answer never tells which."""
+
+    __tablename__ = "status_access"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    case_id: int | None = Field(default=None, foreign_key="dsr_case.id", index=True)
+    code: str = Field(sa_column=Column(SealedText(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    wrong_codes: int = 0
+    locked: bool = False
+    verified_at: datetime | None = _utc_column(nullable=True)
+
+
+class WebRateHit(SQLModel, table=True):
+    """One counted request of the web front, by keyed hash of its IP address or mail address:
+    the rate limits are counted here so that every instance sees the same counts."""
+
+    __tablename__ = "web_rate_hit"
+    __table_args__ = (Index("ix_web_rate_hit_bucket_at", "bucket", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: str = Field(max_length=80)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class TaskExport(SQLModel, table=True):
     """A file a system's owner exported for an access or portability request (a copy of the
     person's data): its content and name are sealed; size, type and SHA-256 are not, so the
