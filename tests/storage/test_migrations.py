@@ -2,7 +2,7 @@ import importlib.util
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
 from storage.engine import make_engine
@@ -53,9 +53,28 @@ def test_the_active_case_index_knows_every_closed_state() -> None:
 
     assert set(CLOSED_STATES) == {state.value for state in CLOSED}
     assert all(f"'{state}'" in ACTIVE_CASE_SQL for state in CLOSED_STATES)
-    script = next(MIGRATIONS.glob("versions/0004_*.py"))
+    for number in ("0004", "0012"):
+        _assert_same_active_sql(number, ACTIVE_CASE_SQL)
+
+
+def _assert_same_active_sql(number: str, expected: str) -> None:
+    script = next(MIGRATIONS.glob(f"versions/{number}_*.py"))
     spec = importlib.util.spec_from_file_location("migration_0004", script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.ACTIVE == ACTIVE_CASE_SQL
+    assert module.ACTIVE == expected
+
+
+def test_the_active_case_index_exists_after_upgrade(engine: Engine) -> None:
+    """SQLite's batch copy of dsr_case (0005) once dropped the sweep's index silently;
+    alembic cannot compare expression indexes on SQLite, so ask the database itself."""
+    names = {index["name"] for index in inspect(engine).get_indexes("dsr_case")}
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            names |= set(
+                connection.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'index'")
+                ).scalars()
+            )
+    assert "ix_dsr_case_active_effective_due" in names
