@@ -79,9 +79,11 @@ def _stopped(parts: Monitor, name: str, _task: asyncio.Task[Any]) -> None:
     parts.stopped(name)
 
 
-async def run_plan(plan: Plan, stop: asyncio.Event, *, monitor: Monitor | None = None) -> None:
+async def run_plan(plan: Plan, stop: asyncio.Event, *, monitor: Monitor | None = None) -> bool:
     """Start what runs, say what is skipped, and shut everything down within the grace time;
-    `monitor` is told which parts run (for `/readyz`)."""
+    `monitor` is told which parts run (for `/readyz`). Returns whether a part stopped on its
+    own before a stop was asked for, so that the service exits non-zero and a supervisor
+    (systemd's Restart=on-failure) starts it again."""
     parts = monitor or Monitor()
     tasks: dict[asyncio.Task[Any], str] = {}
     for part in plan:
@@ -98,11 +100,14 @@ async def run_plan(plan: Plan, stop: asyncio.Event, *, monitor: Monitor | None =
         task.add_done_callback(functools.partial(_stopped, parts, part.name))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    failed = bool(done - {stopper}) and not stop.is_set()
     for task in done - {stopper}:
         if task.exception() is not None:
             logger.error(
                 "%s: stopped with an error; shutting down", tasks[task], exc_info=task.exception()
             )
+        else:
+            logger.error("%s: stopped on its own; shutting down", tasks[task])
     stop.set()
     _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
     for task in pending:
@@ -111,6 +116,7 @@ async def run_plan(plan: Plan, stop: asyncio.Event, *, monitor: Monitor | None =
     await asyncio.gather(*pending, return_exceptions=True)
     stopper.cancel()
     logger.info("stopped")
+    return failed
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

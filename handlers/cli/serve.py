@@ -28,6 +28,9 @@ from handlers.service import install_signal_handlers, run_plan
 from handlers.wiring import plan_for
 from storage.outbox import release_claims
 
+# A part stopped on its own (sysexits' EX_SOFTWARE): a supervisor should start the desk again.
+EX_PART_FAILED = 70
+
 logger = logging.getLogger("dsr.serve")
 
 
@@ -80,19 +83,19 @@ class _Workers(ThreadPoolExecutor):
 
 
 def _serve(desk: Desk) -> int:
-    async def main() -> None:
+    async def main() -> bool:
         stop = asyncio.Event()
         install_signal_handlers(stop)
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGHUP, _reload_inventory, desk.settings.inventory_file
         )
-        await run_plan(plan_for(desk), stop, monitor=desk.monitor)
+        return await run_plan(plan_for(desk), stop, monitor=desk.monitor)
 
     workers = _Workers()
     loop = asyncio.new_event_loop()
     loop.set_default_executor(workers)
     try:
-        loop.run_until_complete(main())
+        failed = loop.run_until_complete(main())
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
@@ -102,5 +105,5 @@ def _serve(desk: Desk) -> int:
         # the service past its stop. Exit now, logs flushed.
         logger.warning("stopped with %d unfinished task(s) abandoned", len(workers.running))
         logging.shutdown()
-        os._exit(0)
-    return 0
+        os._exit(EX_PART_FAILED if failed else 0)
+    return EX_PART_FAILED if failed else 0
