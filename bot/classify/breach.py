@@ -146,13 +146,15 @@ HINTS = re.compile(
     r"\b(?:gestolen|ontvreemd|zoekgeraakt|kwijtgeraakt|vermist|stolen|misplaced|"
     r"per ongeluk|abusievelijk|per abuis|accidentally|mistakenly|by mistake|inadvertently|"
     r"gehackt|hacked|onbevoegd\w*|unauthori[sz]ed|gelekt|uitgelekt|leaked|niet (?:voor mij|"
-    r"aan mij) (?:bestemd|gericht)|not (?:meant|intended|addressed) (?:for|to) me)\b"
+    r"aan mij) (?:bestemd|gericht)|not (?:meant|intended|addressed) (?:for|to) me|"
+    r"niet (?:meer )?(?:worden |zijn )?(?:teruggevonden|terug te vinden)|"
+    r"(?:could|can) ?not be (?:found|located|recovered|traced))\b"
 )
 """Words that may tell of a breach in words the patterns above do not cover: beside personal
 data (`PERSONAL`), such a mail goes to review rather than being left as ordinary mail."""
 
 PERSONAL = re.compile(
-    r"\b(?:persoonsgegevens|gegevens van|loonstro\w*|salarisgegevens|bsn|dossiers?|"
+    r"\b(?:persoonsgegevens|gegevens van|loonstro\w*|salarisgegevens|bsn|\w*dossiers?|"
     r"klantgegevens|medische|personal data|client (?:data|files)|payslips?|medical|records)\b"
 )
 

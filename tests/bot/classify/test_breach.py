@@ -88,6 +88,20 @@ def test_other_words_of_a_breach_beside_personal_data_reach_a_person() -> None:
     assert found.route in {"review", "breach"}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bij de verhuizing is een doos met personeelsdossiers niet meer teruggevonden.",
+        "Het pakket met persoonsgegevens van deelnemers is onderweg zoek en niet terug te vinden.",
+        "Part of the shipment with personal data could not be found after sorting.",
+    ],
+)
+def test_lost_papers_with_personal_data_are_never_left_as_ordinary_mail(text: str) -> None:
+    """Documents lost in transit or a move are a breach even when no device is named."""
+    found = classify(text=text, subject="Melding")
+    assert found.route in {"review", "breach"}, found
+
+
 def test_machine_mail_about_a_breach_stays_machine_mail() -> None:
     found = classify(
         text="Wij hebben een datalek ontdekt.",
