@@ -22,6 +22,7 @@ from bot.breach_facts import LABELS, missing
 from bot.breaches import OPEN, due_of, facts_of
 from bot.desk import Desk
 from bot.outbox import queue_mail, queue_slack
+from bot.reminders import BREACH_ALERT_PREFIX
 from bot.wording import long_date
 from storage.breaches import escalated_steps, list_breaches, record_escalations
 from storage.models import Breach
@@ -108,7 +109,7 @@ def alert_text(values: dict[str, Any]) -> str:
 def _queue(desk: Desk, session: Session, breach: Breach, step: Step, now: datetime) -> None:
     settings = desk.settings
     values = alert_context(breach, desk=desk, now=now, step=step.name)
-    key = f"breach:{breach.id}:{step.name}:{breach.aware_at.isoformat()}"
+    key = f"{BREACH_ALERT_PREFIX}{breach.id}:{step.name}:{breach.aware_at.isoformat()}"
     text = alert_text(values)
     queue_slack(
         desk,

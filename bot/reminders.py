@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.states import CLOSED, State
 from bot.task_lines import OpenTask, task_line
 from bot.wording import long_date
-from storage.models import Case, OutboxItem
+from storage.models import Breach, Case, OutboxItem, Task
 from storage.outbox import DROPPED, mark_final
 
 SECRETARIAT_LANGUAGE = "nl"
@@ -338,6 +338,12 @@ def reminder_text(reminder: Reminder, *, language: str = SECRETARIAT_LANGUAGE) -
     return text
 
 
+TASK_REMINDER_PREFIX = "mail:task-reminder:"
+"""Dedupe key of a processor's task reminder (bot.task_mail): `mail:task-reminder:ID:DATE`."""
+BREACH_ALERT_PREFIX = "breach:"
+"""Dedupe key of a breach alert (bot.breach_alerts): `breach:ID:STEP:AWARE_AT:TARGET`."""
+
+
 def drop_stale_reminders(*, session: Session, items: Sequence[OutboxItem]) -> list[OutboxItem]:
     """Claimed outbox rows minus reminders no longer wanted, which are marked `dropped`.
 
@@ -346,15 +352,33 @@ def drop_stale_reminders(*, session: Session, items: Sequence[OutboxItem]) -> li
     """
     keep: list[OutboxItem] = []
     for item in items:
-        facts = payload_from_key(item.dedupe_key)
-        case = session.get(Case, item.case_id) if facts and item.case_id else None
-        if facts is not None and not reminder_still_wanted(case, facts):
-            mark_final(
-                session=session,
-                item_id=item.id or 0,
-                state=DROPPED,
-                error="reminder no longer wanted: the case changed since it was queued",
-            )
+        why = _stale(session, item)
+        if why:
+            mark_final(session=session, item_id=item.id or 0, state=DROPPED, error=why)
             continue
         keep.append(item)
     return keep
+
+
+def _stale(session: Session, item: OutboxItem) -> str | None:
+    """Why a claimed reminder is no longer wanted; None to send it. Deadline and identity
+    reminders follow their case; a processor's task reminder its task; a breach alert after
+    the opening one its breach's decision."""
+    key = item.dedupe_key
+    facts = payload_from_key(key)
+    if facts is not None:
+        case = session.get(Case, item.case_id) if item.case_id else None
+        if not reminder_still_wanted(case, facts):
+            return "reminder no longer wanted: the case changed since it was queued"
+        return None
+    if key.startswith(TASK_REMINDER_PREFIX):
+        task = session.get(Task, int(key.removeprefix(TASK_REMINDER_PREFIX).split(":")[0]))
+        if task is None or task.state != "open":
+            return "reminder no longer wanted: the task was answered since it was queued"
+        return None
+    if key.startswith(BREACH_ALERT_PREFIX):
+        parts = key.removeprefix(BREACH_ALERT_PREFIX).split(":")
+        breach = session.get(Breach, int(parts[0]))
+        if parts[1] != "opened" and (breach is None or breach.decided_at is not None):
+            return "alert no longer wanted: the breach was decided since it was queued"
+    return None

@@ -18,6 +18,7 @@ from bot.inventory import System
 from bot.inventory_source import inventory_source
 from bot.notices import code_address
 from bot.outbox import queue_mail, queue_slack
+from bot.reminders import TASK_REMINDER_PREFIX
 from bot.wording import long_date
 from storage.audit import append_event
 from storage.models import Case, OutboxItem, Task
@@ -100,7 +101,7 @@ def queue_task_reminder(
         to=system.contact or "",
         now=now,
         context={**_context(session, case, system, task), "by": long_date(by, system.language)},
-        dedupe_key=f"mail:task-reminder:{task.id}:{by.isoformat()}",
+        dedupe_key=f"{TASK_REMINDER_PREFIX}{task.id}:{by.isoformat()}",
         in_reply_to=task.mail_message_id,
     )
 

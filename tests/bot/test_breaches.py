@@ -17,10 +17,12 @@ from bot.breach_mail import draft_notice, draft_request, send_request
 from bot.breach_register import register_rows
 from bot.desk import Desk
 from bot.intake import process_message
+from bot.reminders import drop_stale_reminders
 from bot.retention import purge
 from bot.sweep import run_sweep
 from storage.engine import make_engine
 from storage.models import AuditEvent, Breach, OutboxItem
+from storage.outbox import claim_due
 from tests.factories import T0, make_settings
 from tests.mailbuilder import build_mail
 
@@ -338,3 +340,33 @@ def test_a_notice_from_a_no_reply_system_is_still_a_breach(breach_desk: Desk) ->
         headers={"List-Id": "<nieuws.privacy.example.nl>", "Precedence": "bulk"},
     )
     assert process_message(breach_desk, listed, now=T0, source="test").action == "ignored"
+
+
+def test_an_alert_queued_before_the_decision_is_dropped_not_sent(breach_desk: Desk) -> None:
+    """The 24-hour alert waits in the outbox (relay down); the breach is decided meanwhile: the
+    delivery workers drop the alert instead of telling the privacy owner to act."""
+    reference = notice(breach_desk)
+    assert run_sweep(breach_desk, now=T0 + timedelta(hours=25)).breach_alerts == [
+        f"{reference}:h24"
+    ]
+    core.decide(
+        breach_desk,
+        reference=reference,
+        decision=core.Decision(ap=False, subjects=False, reasons="Versleuteld; geen risico."),
+        actor="cli:anna",
+        now=T0 + timedelta(hours=26),
+    )
+    with breach_desk.transaction() as session:
+        claimed = claim_due(
+            session=session,
+            channel="mail",
+            now=T0 + timedelta(hours=27),
+            limit=50,
+            lease=timedelta(minutes=5),
+        )
+        kept = drop_stale_reminders(session=session, items=claimed)
+        kept_keys = {item.dedupe_key for item in kept}
+    assert any(":opened:" in key for key in kept_keys)  # the opening alert still goes
+    assert not any(":h24:" in key for key in kept_keys)
+    dropped = [m for m in mails(breach_desk) if ":h24:" in m.dedupe_key]
+    assert [m.state for m in dropped] == ["dropped"]

@@ -9,17 +9,23 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import cases as core
 from bot import tasks as work
 from bot.desk import Desk
 from bot.digest import build_digest, digest_text
 from bot.intake import process_message
-from bot.reminders import Step, make_reminder, reminder_text
+from bot.reminders import (
+    TASK_REMINDER_PREFIX,
+    Step,
+    drop_stale_reminders,
+    make_reminder,
+    reminder_text,
+)
 from bot.sweep import run_sweep
 from bot.task_lines import OpenTask
-from storage.models import AuditEvent, Case, Message, Task
+from storage.models import AuditEvent, Case, Message, OutboxItem, Task
 from tests.factories import T0, inventory_desk, new_case
 from tests.mailbuilder import build_mail, outbound, text_of
 
@@ -185,3 +191,35 @@ def test_the_slack_reminder_names_the_open_tasks_with_mentions() -> None:
         "• Salariskantoor: open, bij privacy@salariskantoor.example, antwoord ontvangen"
     )
     assert "Open tasks:" in reminder_text(replace(reminder, tasks=tasks), language="en")
+
+
+def test_a_processor_reminder_queued_before_the_answer_is_dropped_not_sent(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """The reminder waits in the outbox (relay down) while the secretariat records the
+    processor's answer: the mail worker drops it instead of chasing a processor who answered."""
+    desk = inventory_desk(desk, tmp_path)
+    reference = _verified(desk)
+    assert reference in run_sweep(desk, now=_at(date(2026, 3, 27))).task_reminders
+    task = _task(desk, reference, "salaris")
+    work.task_done(
+        desk,
+        task_id=task.id or 0,
+        result="restricted",
+        note=None,
+        actor="t",
+        now=_at(date(2026, 3, 27)),
+    )
+    answered = f"{TASK_REMINDER_PREFIX}{task.id}:"
+    with desk.transaction() as session:  # what a worker claimed: every task reminder
+        claimed = session.exec(
+            select(OutboxItem).where(col(OutboxItem.dedupe_key).startswith(TASK_REMINDER_PREFIX))
+        ).all()
+        kept = drop_stale_reminders(session=session, items=claimed)
+        assert any(i.dedupe_key.startswith(answered) for i in claimed)
+        assert kept and not [i for i in kept if i.dedupe_key.startswith(answered)]
+    with desk.reading() as session:
+        row = session.exec(
+            select(OutboxItem).where(col(OutboxItem.dedupe_key).startswith(answered))
+        ).one()
+    assert row.state == "dropped"
