@@ -10,6 +10,7 @@ from bot import cases as core
 from bot.categories import UnknownKind
 from bot.consent import consent_word, set_consent
 from bot.deadline import ExtensionRefused
+from bot.download_offer import ReissueRefused, reissue_link
 from bot.download_upkeep import download_line, download_summary
 from bot.states import IllegalTransition, State
 from bot.views import case_detail, case_summary
@@ -76,6 +77,18 @@ def register(commands: Any) -> None:
     )
     consent.add_argument("answer", choices=["yes", "no", "unknown"])
     consent.add_argument("--note", help="how the requester said so, for the case file")
+    relink = _action(
+        sub,
+        "relink",
+        "mail the requester a new download link / nieuwe downloadlink mailen",
+        [],
+        run_relink,
+        note=True,
+    )
+    relink.description = (
+        "For a case closed as done whose link expired, ran out or locked: every earlier link "
+        "ends now and a new one goes to the requester's verified address (never shown here)."
+    )
 
 
 def _days(value: str) -> int:
@@ -196,6 +209,25 @@ def run_extend(args: argparse.Namespace) -> int:
 
 def run_consent(args: argparse.Namespace) -> int:
     return _act(args, set_consent, value=args.answer, note=args.note)
+
+
+def run_relink(args: argparse.Namespace) -> int:
+    the_desk, now = desk(), utcnow()
+    try:
+        expires = reissue_link(
+            the_desk, reference=args.reference, actor=actor(), note=args.note, now=now
+        )
+    except ReissueRefused as exc:
+        return fail(str(exc))
+    until = expires.astimezone(the_desk.tz).isoformat(timespec="minutes")
+    if args.json:
+        print_json({"reference": args.reference, "link_expires_at": expires.isoformat()})
+    else:
+        print(
+            f"{args.reference}: a new download link was mailed to the requester; "
+            f"valid until {until}"
+        )
+    return 0
 
 
 def run_close(args: argparse.Namespace) -> int:

@@ -34,3 +34,14 @@ def test_the_secretariat_records_the_clients_consent(
     assert code == 2 and "invalid choice" in err
     code, _, err = run_cli(["cases", "consent", "DSR-2026-9999", "yes"], capsys)
     assert code == 1 and "unknown case DSR-2026-9999" in err
+
+
+def test_relink_refuses_an_open_case_and_needs_a_note(
+    env: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reference = new_case(build_desk(load_settings())).reference
+    code, _, err = run_cli(["cases", "relink", reference], capsys)
+    assert code == 2 and "--note" in err
+    code, _, err = run_cli(["cases", "relink", reference, "--note", "belde"], capsys)
+    assert code == 1 and "not closed as done" in err

@@ -9,22 +9,26 @@ import zipfile
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlmodel import col, select
 
 from bot.desk import Desk
 from bot.download_files import packages_dir
+from bot.download_offer import ReissueRefused, reissue_link
 from bot.download_upkeep import download_line, download_summary, purge_links
 from storage.identity import add_check
 from storage.models import AuditEvent, DownloadLink
 from tests.factories import T0, new_case
 from tests.handlers.web.conftest import Browser
 from tests.handlers.web.site import (
+    LINK,
     Clock,
     closed_access_case,
     download_link,
     latest_code,
     mails,
     running_site,
+    text_of,
 )
 
 
@@ -190,3 +194,45 @@ async def test_without_the_code_there_is_no_download(
         assert response.status == 303 and response.headers["Location"] == base
         status, body = await browser.get(f"{base}/file")
         assert status == 200 and "Stuur mij een code" in body
+
+
+async def test_the_secretariat_mails_a_new_link_after_a_lock_and_the_old_one_ends(
+    web_desk: Desk, clock: Clock, http: aiohttp.ClientSession
+) -> None:
+    """A requester locked the link with five wrong codes and replied to the mail: the
+    secretariat sends a new link (with a note why); it opens, the old one stays dead, and the
+    URL reaches only the requester's verified address."""
+    async with running_site(web_desk, clock) as site:
+        reference = closed_access_case(site.desk)
+        browser = Browser(http, site.url)
+        old = download_link(site.desk)
+        base = await _open(browser, old, site.desk)
+        _, code = latest_code(site.desk)
+        for _ in range(5):
+            await browser.post(f"{base}/check", {"code": f"{(int(code) + 1) % 1_000_000:06d}"})
+        with pytest.raises(ReissueRefused, match="--note"):
+            reissue_link(site.desk, reference=reference, actor="cli:anna", note=" ", now=clock.now)
+        reissue_link(
+            site.desk,
+            reference=reference,
+            actor="cli:anna",
+            note="verzoeker belde: code verkeerd overgetypt",
+            now=clock.now,
+        )
+        [(to, mail)] = mails(site.desk, kind="download_link")
+        assert to == "jan.jansen@example.nl"
+        [new] = LINK.findall(text_of(mail))
+        assert new != old
+        base = await _open(browser, new, site.desk)
+        _, code = latest_code(site.desk)
+        response = await browser.post(f"{base}/check", {"code": code})
+        assert response.status == 200
+        status, _ = await browser.get(old)
+        assert status == 410
+    assert "download_link_reissued" in actions(site.desk, reference)
+
+
+def test_no_new_link_for_a_case_that_is_not_closed_as_done(web_desk: Desk) -> None:
+    case = new_case(web_desk)
+    with pytest.raises(ReissueRefused, match="not closed as done"):
+        reissue_link(web_desk, reference=case.reference, actor="t", note="x", now=T0)
