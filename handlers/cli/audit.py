@@ -118,6 +118,7 @@ def run_purge(args: argparse.Namespace) -> int:
     report = purge(the_desk, now=utcnow(), dry_run=args.dry_run, actor=actor(), old_files=remover)
     summary = {
         "cases": list(report.cases),
+        "breaches": list(report.breaches),
         "loose_messages": report.loose_messages,
         "files": report.files,
         "dry_run": report.dry_run,
@@ -127,7 +128,8 @@ def run_purge(args: argparse.Namespace) -> int:
     else:
         verb = "would purge" if report.dry_run else "purged"
         print(
-            f"{verb} {len(report.cases)} case(s), {report.loose_messages} mail(s) without a case "
+            f"{verb} {len(report.cases)} case(s), {len(report.breaches)} breach(es), "
+            f"{report.loose_messages} mail(s) without a case "
             f"and {report.files} sent copy(ies) in {the_desk.settings.outbox_dir}"
         )
     return 0

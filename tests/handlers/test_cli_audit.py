@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,9 @@ def test_register_export_and_purge_dry_run(
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
     assert code == 0 and rows[0]["reference"] == "DSR-2026-0001" and rows[0]["kind"] == "access"
     code, out, _ = run_cli(["purge", "--dry-run"], capsys)
-    assert code == 0 and "would purge 0 case(s)" in out
+    assert code == 0 and "would purge 0 case(s), 0 breach(es)" in out
+    code, out, _ = run_cli(["purge", "--dry-run", "--json"], capsys)
+    assert code == 0 and json.loads(out)["breaches"] == []
     assert make_settings(env, tmp_path).retention_days == 730
 
 
