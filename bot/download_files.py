@@ -36,7 +36,7 @@ def download(
     counted: list[Path] = []
 
     def count(session: Session, link: DownloadLink, case: Case) -> None:
-        if link_state(link, now) != "ok" or not is_opened(link, session_token, now):
+        if link_state(link, case, now) != "ok" or not is_opened(link, session_token, now):
             return
         if link.package_file is None or not (packages_dir(desk) / link.package_file).exists():
             link.package_file = stored.name

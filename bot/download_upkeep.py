@@ -13,10 +13,11 @@ from sqlmodel import Session
 
 from bot.desk import Desk
 from bot.download_files import packages_dir
+from bot.retention import PURGED
 from bot.web_access import CODE_MINUTES, SESSION_MINUTES
 from storage.audit import append_event
 from storage.models import Case, DownloadLink
-from storage.web import claim_purge, forget_old, latest_link, links_to_purge
+from storage.web import claim_purge, forget_old, latest_link, links_to_purge, live_links
 
 logger = logging.getLogger("dsr.downloads")
 BATCH = 200
@@ -24,7 +25,8 @@ HITS_KEPT = timedelta(days=1)
 
 
 def purge_links(desk: Desk, *, now: datetime) -> int:
-    """Purge the packages of links that can no longer be used; how many this call purged.
+    """Purge the packages of links that can no longer be used (also those of cases the
+    retention purge erased); how many this call purged.
     The row is claimed (purged_at set where it was empty) and the file removed in one
     transaction: a second sweep, here or on another instance, finds nothing left to claim."""
     purged = 0
@@ -38,6 +40,14 @@ def purge_links(desk: Desk, *, now: datetime) -> int:
             purged += _purge_one(desk, link_id=link_id, case_id=case_id, now=now)
         if len(batch) < BATCH:
             break
+    with desk.reading() as session:  # erased by the retention purge: the package goes too
+        erased = [
+            (link.id or 0, link.case_id)
+            for link, case in live_links(session=session)
+            if PURGED in case.flags
+        ]
+    for link_id, case_id in erased:
+        purged += _purge_one(desk, link_id=link_id, case_id=case_id, now=now)
     with desk.transaction() as session:
         forget_old(
             session=session,

@@ -21,6 +21,7 @@ from bot.cases import audit, record_change
 from bot.desk import Desk
 from bot.notices import code_address, requester_address
 from bot.outbox import queue_mail
+from bot.retention import PURGED
 from bot.web_access import (
     CODE_MINUTES,
     CODES_PER_LINK,
@@ -72,10 +73,12 @@ class LinkView:
 UNKNOWN = LinkView(state="unknown")
 
 
-def link_state(link: DownloadLink, now: datetime) -> str:
+def link_state(link: DownloadLink, case: Case, now: datetime) -> str:
+    """`expired` also once the retention purge has erased the case: the package built before
+    must not outlive the case's data."""
     if link.locked:
         return "locked"
-    if link.purged_at is not None or now >= link.expires_at:
+    if link.purged_at is not None or now >= link.expires_at or PURGED in case.flags:
         return "expired"
     if link.downloads >= link.max_downloads:
         return "used_up"
@@ -95,7 +98,7 @@ def is_opened(link: DownloadLink, session_token: str | None, now: datetime) -> b
 def _view(link: DownloadLink, case: Case, now: datetime, session_token: str | None) -> LinkView:
     pending = link.code is not None and link.code_issued_at is not None
     return LinkView(
-        state=link_state(link, now),
+        state=link_state(link, case, now),
         reference=case.reference,
         language=case.language,
         code_pending=pending
@@ -134,7 +137,7 @@ def view_link(desk: Desk, *, token: str, session_token: str | None, now: datetim
             now=now,
             actor="requester",
             action="download_link_viewed",
-            details={"link": link.id, "state": link_state(link, now)},
+            details={"link": link.id, "state": link_state(link, case, now)},
         )
 
     return with_link(desk, token=token, now=now, session_token=session_token, step=seen)
@@ -157,7 +160,7 @@ def send_code(desk: Desk, *, token: str, now: datetime) -> LinkView:
         return found
 
     def issue(session: Session, link: DownloadLink, case: Case) -> None:
-        if link_state(link, now) != "ok":
+        if link_state(link, case, now) != "ok":
             return
         link.code, link.code_issued_at = new_code(), now
         session.add(link)
@@ -192,7 +195,7 @@ def check_code(desk: Desk, *, token: str, code: str, now: datetime) -> tuple[Lin
     opened: list[str] = []
 
     def judge(session: Session, link: DownloadLink, case: Case) -> None:
-        if link_state(link, now) != "ok":
+        if link_state(link, case, now) != "ok":
             return
         fresh = link.code_issued_at is not None and now - link.code_issued_at < timedelta(
             minutes=CODE_MINUTES

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.cases import ActionRefused, UnknownCase, audit, close, effective_due
 from bot.categories import plain_words
@@ -29,6 +29,7 @@ from bot.web_access import (
     same_code,
     token_hash,
 )
+from storage.audit import append_event
 from storage.cases import get_case_by_reference
 from storage.models import Case, IdentityCheck, StatusAccess
 from storage.tasks import count_answered
@@ -72,32 +73,62 @@ def start(desk: Desk, *, reference: str, address: str, now: datetime) -> str:
     return token
 
 
+class _Rehearsal(Exception):
+    """Raised to roll back the mail made for a pair that did not match."""
+
+
 def mail_code(desk: Desk, *, token: str, now: datetime) -> bool:
-    """Queue the code of an access whose pair matched (nothing for one that did not)."""
-    with desk.transaction() as session:
-        access = lock_access(session=session, token_hash=token_hash(token))
-        case = session.get(Case, access.case_id) if access and access.case_id else None
-        if access is None or case is None:
-            return False
-        queue_mail(
-            desk,
-            session=session,
-            case=case,
-            template="web_code",
-            to=code_address(session, case),
-            now=now,
-            context={"code": access.code, "minutes": CODE_MINUTES, "purpose": "status"},
-            dedupe_key=f"mail:web_code:status:{access.token_hash}",
-            automatic=False,
-        )
-        audit(session, case, now=now, actor="requester", action="status_code_sent", details={})
-        logger.info("case=%s status code sent", case.reference)
+    """Queue the code of an access whose pair matched. For one that did not, the same mail is
+    made and queued, holding the same locks, in a transaction that is then rolled back, and
+    the event says it was not sent: the work after the answer takes about as long either way
+    (else the requester's next page, slowed or not, would tell)."""
+    reference: str | None = None
+    try:
+        with desk.transaction() as session:
+            access = lock_access(session=session, token_hash=token_hash(token))
+            case = session.get(Case, access.case_id) if access and access.case_id else None
+            if access is None:
+                return False
+            to = code_address(session, case) if case else desk.settings.sender_address
+            _queue_code(desk, session, access.code, access.token_hash, case, to, now)
+            if case is None:
+                raise _Rehearsal
+            reference = case.reference
+            audit(session, case, now=now, actor="requester", action="status_code_sent")
+    except _Rehearsal:
+        with desk.transaction() as session:
+            append_event(session=session, at=now, actor="requester", action="status_code_not_sent")
+        return False
+    logger.info("case=%s status code sent", reference)
     return True
+
+
+def _queue_code(
+    desk: Desk, session: Session, code: str, key: str, case: Case | None, to: str, now: datetime
+) -> None:
+    queue_mail(
+        desk,
+        session=session,
+        case=case,
+        template="web_code",
+        to=to,
+        now=now,
+        context={
+            "code": code,
+            "minutes": CODE_MINUTES,
+            "purpose": "status",
+            "reference": case.reference if case else "DSR-0000-0000",
+        },
+        dedupe_key=f"mail:web_code:status:{key}",
+        automatic=False,
+    )
 
 
 def check(desk: Desk, *, token: str, code: str, now: datetime) -> str:
     """`ok`, `wrong` (attempts left), `locked` (after MAX_WRONG_CODES), `expired`, `unknown`.
-    A pair that did not match has no right code: every code is wrong, as for a stranger."""
+    A pair that did not match has no right code: every code is wrong, as for a stranger, after
+    the same work (one lookup of the case's reference, one audit event without a case), so
+    that the time the answer takes does not tell whether the pair exists."""
     with desk.transaction() as session:
         access = lock_access(session=session, token_hash=token_hash(token))
         if access is None:
@@ -106,27 +137,36 @@ def check(desk: Desk, *, token: str, code: str, now: datetime) -> str:
             return "locked"
         if now >= access.expires_at and access.verified_at is None:
             return "expired"
-        case = session.get(Case, access.case_id) if access.case_id is not None else None
-        right = same_code(access.code if case is not None else None, code)
-        if case is not None and right and access.verified_at is None:
+        found = session.exec(
+            select(Case.id, Case.reference).where(Case.id == (access.case_id or 0))
+        ).first()
+        case_id, reference = found if found is not None else (None, None)
+        right = same_code(access.code if case_id is not None else None, code)
+        if case_id is not None and right and access.verified_at is None:
             access.verified_at = now
             session.add(access)
-            audit(
-                session, case, now=now, actor="requester", action="status_code_accepted", details={}
+            append_event(
+                session=session,
+                at=now,
+                actor="requester",
+                action="status_code_accepted",
+                case_id=case_id,
+                reference=reference,
+                details={},
             )
             return "ok"
         access.wrong_codes += 1
         access.locked = access.wrong_codes >= MAX_WRONG_CODES
         session.add(access)
-        if case is not None:
-            audit(
-                session,
-                case,
-                now=now,
-                actor="requester",
-                action="status_code_wrong",
-                details={"attempts": access.wrong_codes},
-            )
+        append_event(
+            session=session,
+            at=now,
+            actor="requester",
+            action="status_code_wrong",
+            case_id=case_id,
+            reference=reference,
+            details={"attempts": access.wrong_codes},
+        )
         return "locked" if access.locked else "wrong"
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Table, delete, func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from storage.models import DownloadLink, StatusAccess, WebRateHit
+from storage.models import Case, DownloadLink, StatusAccess, WebRateHit
 
 _HITS: Table = WebRateHit.__table__  # type: ignore[attr-defined]
 _LINKS: Table = DownloadLink.__table__  # type: ignore[attr-defined]
@@ -62,6 +62,17 @@ def links_to_purge(*, session: Session, now: datetime, limit: int) -> Sequence[D
         )
         .order_by(col(DownloadLink.id))
         .limit(limit)
+    )
+    return session.exec(statement).all()
+
+
+def live_links(*, session: Session) -> Sequence[tuple[DownloadLink, Case]]:
+    """Links whose package is not purged yet, with their cases (the live ones: few)."""
+    statement = (
+        select(DownloadLink, Case)
+        .where(DownloadLink.case_id == Case.id)
+        .where(col(DownloadLink.purged_at).is_(None))
+        .order_by(col(DownloadLink.id))
     )
     return session.exec(statement).all()
 
