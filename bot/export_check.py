@@ -11,6 +11,7 @@ import json
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 # extension -> the type it stands for; .jpeg is a jpg.
@@ -35,6 +36,14 @@ _TEXT_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _OFFICE_PARTS = {"xlsx": "xl/", "docx": "word/"}
 _OFFICE_MAX_ENTRIES = 10_000
+# What an Office file may unpack to: no export needs more, and a zip bomb needs far more.
+OFFICE_MAX_UNPACKED = 256 * 1024 * 1024
+_MACRO_MARKS = (b"vbaproject", b"macroenabled", b"activex")
+# PDF names that run something or carry a file when the requester opens the PDF (`#xx` in a
+# name is that byte, so `/J#61vaScript` is `/JavaScript`). Names inside compressed object
+# streams are not seen: this refuses the plain cases, it does not sandbox a reader.
+_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia)(?![A-Za-z0-9])")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 
 
 class ExportRefused(ValueError):
@@ -110,7 +119,7 @@ def _content_problem(kind: str, data: bytes) -> str:
     """Why `data` is not a `kind` file, or "" when it is."""
     match kind:
         case "pdf":
-            return "" if data.startswith(b"%PDF-") else "no %PDF- header"
+            return _pdf_problem(data)
         case "png":
             return "" if data.startswith(b"\x89PNG\r\n\x1a\n") else "no PNG signature"
         case "jpg":
@@ -121,23 +130,50 @@ def _content_problem(kind: str, data: bytes) -> str:
             return _text_problem(kind, data)
 
 
+def _pdf_problem(data: bytes) -> str:
+    if not data.startswith(b"%PDF-"):
+        return "no %PDF- header"
+    plain = _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+    found = _PDF_ACTIVE.search(plain)
+    if found:
+        return f"it holds active content ({found.group(1).decode()}); print it to a plain PDF"
+    return ""
+
+
 def _office_problem(kind: str, data: bytes) -> str:
     if not data.startswith(b"PK\x03\x04"):
         return "not an Office Open XML package"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, ValueError):
+            if len(names) > _OFFICE_MAX_ENTRIES:
+                return "too many parts"
+            if "[Content_Types].xml" not in names:
+                return "no [Content_Types].xml"
+            if _unpacked_size(archive) > OFFICE_MAX_UNPACKED:
+                return f"it would unpack to more than {OFFICE_MAX_UNPACKED:,} bytes"
+            types = archive.read("[Content_Types].xml").lower()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, zlib.error):
         return "a damaged ZIP container"
-    if len(names) > _OFFICE_MAX_ENTRIES:
-        return "too many parts"
-    if "[Content_Types].xml" not in names:
-        return "no [Content_Types].xml"
     if not any(n.startswith(_OFFICE_PARTS[kind]) for n in names):
         return f"no {_OFFICE_PARTS[kind]} part"
-    if any(n.lower().endswith(".bin") and "vbaproject" in n.lower() for n in names):
+    lowered = [n.lower() for n in names]
+    if any(m in types for m in _MACRO_MARKS) or any("vbaproject" in n for n in lowered):
         return "it contains macros"
     return ""
+
+
+def _unpacked_size(archive: zipfile.ZipFile) -> int:
+    """The bytes the parts really unpack to (not what their headers claim), counted until
+    OFFICE_MAX_UNPACKED is passed."""
+    total = 0
+    for info in archive.infolist():
+        with archive.open(info) as part:
+            while chunk := part.read(1024 * 1024):
+                total += len(chunk)
+                if total > OFFICE_MAX_UNPACKED:
+                    return total
+    return total
 
 
 def _text_problem(kind: str, data: bytes) -> str:
@@ -151,7 +187,7 @@ def _text_problem(kind: str, data: bytes) -> str:
             return "not valid UTF-8 JSON"
     if kind == "xml" and not body.lstrip().startswith(b"<"):
         return "it does not start with <"
-    if kind == "xml" and re.search(rb"<!(DOCTYPE|ENTITY)", body[:4096], re.IGNORECASE):
+    if kind == "xml" and re.search(rb"<!(DOCTYPE|ENTITY)", body, re.IGNORECASE):
         return "a DOCTYPE or ENTITY declaration"
     if kind == "eml" and not _HEADER_LINE.match(body):
         return "no mail header on the first line"
