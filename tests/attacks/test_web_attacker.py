@@ -11,9 +11,6 @@ purge had erased the case) is fixed in bot/downloads.py.
 from __future__ import annotations
 
 import asyncio
-import statistics
-import time
-from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -38,6 +35,7 @@ from tests.handlers.web.site import (
     mails,
     running_site,
 )
+from tests.handlers.web.work_trace import statements
 
 __all__ = ["clock", "http", "web_desk"]  # fixtures used below
 
@@ -378,62 +376,53 @@ async def test_no_oracle_in_headers_or_cookies_either(
         await site.settle()
 
 
-def test_no_oracle_in_the_time_a_wrong_code_takes(web_desk: Desk, clock: Clock) -> None:
+def test_no_oracle_in_the_work_a_wrong_code_takes(web_desk: Desk, clock: Clock) -> None:
     """A wrong code for a pair that exists took about twice as long as for one that does not
     (the case was loaded and an audit event written only for the first): measurable from
-    outside with the attacker's own non-matching pairs as the baseline."""
+    outside with the attacker's own non-matching pairs as the baseline. Both now send the
+    same statements (the times are figures in benchmarks/web_oracle.py)."""
     case = new_case(web_desk)
-    timings: dict[bool, list[float]] = {True: [], False: []}
-    for round_ in range(30):
-        for match in (True, False):
-            address = case.requester if match else f"x{round_}@example.org"
-            now = clock.now + timedelta(seconds=round_)
-            token = status.start(web_desk, reference=case.reference, address=address, now=now)
-            started = time.perf_counter()
-            assert status.check(web_desk, token=token, code="1", now=now) == "wrong"
-            timings[match].append(time.perf_counter() - started)
-    hit, miss = statistics.median(timings[True]), statistics.median(timings[False])
-    assert 0.6 < hit / miss < 1.4, (hit * 1e3, miss * 1e3)
-    assert trail(web_desk, case.reference).count("status_code_wrong") == 30
+    sent: dict[bool, list[str]] = {}
+    for match in (True, False):
+        address = case.requester if match else "x@example.org"
+        token = status.start(web_desk, reference=case.reference, address=address, now=clock.now)
+        with statements(web_desk.engine) as seen:
+            assert status.check(web_desk, token=token, code="1", now=clock.now) == "wrong"
+        sent[match] = seen
+    assert sent[True] == sent[False] and len(sent[True]) >= 4
+    assert trail(web_desk, case.reference).count("status_code_wrong") == 1
 
 
-async def test_no_oracle_in_the_time_the_next_page_takes(web_desk: Desk, clock: Clock) -> None:
-    """The code mail is made after the answer has gone out; the attacker's very next form
-    (typing a code at once) ran while that work held the database and took twice as long
-    when the pair existed (1.7-2.2 times). Now a pair that does not match gets the same work,
-    holding the same locks, rolled back (1.05-1.25 measured)."""
+async def test_no_oracle_in_the_work_behind_the_next_page(web_desk: Desk, clock: Clock) -> None:
+    """The code mail is made after the answer has gone out; the attacker's very next form ran
+    while that work held the database and took twice as long when the pair existed. A pair
+    that does not match now gets the mail's work too (rendered and written to the outbox under
+    the same locks, then rolled back), and only the matching pair's mail stays. What still
+    differs is a few indexed reads of the case (docs/web.md; times in benchmarks/web_oracle.py)."""
     case = new_case(web_desk)
-    timings: dict[bool, list[float]] = {True: [], False: []}
+    sent: dict[bool, list[str]] = {}
     async with running_site(web_desk, clock) as site:
-        for round_ in range(30):
-            for match in (True, False) if round_ % 2 else (False, True):
-                address = case.requester if match else f"x{round_}@example.org"
-                jar = aiohttp.CookieJar(unsafe=True)
-                async with aiohttp.ClientSession(cookie_jar=jar) as fresh:
-                    browser = Browser(fresh, site.url)
-                    await browser.get("/status")
-                    form = {"reference": case.reference, "address": address}
+        for match in (True, False):
+            address = case.requester if match else "x@example.org"
+            jar = aiohttp.CookieJar(unsafe=True)
+            async with aiohttp.ClientSession(cookie_jar=jar) as fresh:
+                browser = Browser(fresh, site.url)
+                await browser.get("/status")
+                form = {"reference": case.reference, "address": address}
+                with statements(site.desk.engine) as seen:
                     await browser.post("/status", form, follow=False)
-                    started = time.perf_counter()
-                    answer = await browser.post("/status/code", {"code": "1"}, follow=False)
-                    timings[match].append(time.perf_counter() - started)
-                    assert answer.status == 400  # the page for a wrong code
-                clock.advance(minutes=13)  # past the limit of codes per address
-            await site.settle()
-        hit, miss = statistics.median(timings[True]), statistics.median(timings[False])
-        assert 0.7 < hit / miss < 1.45, (hit * 1e3, miss * 1e3)
-        assert len(mails(site.desk, kind="web_code")) == 30  # only the matching pairs' mails
+                    await site.settle()
+                sent[match] = seen
+            clock.advance(minutes=13)  # past the limit of codes per address
+        assert len(mails(site.desk, kind="web_code")) == 1  # only the matching pair's mail
+    for path in sent.values():
+        assert sum(line.startswith("INSERT INTO outbox") for line in path) == 1
+    assert abs(len(sent[True]) - len(sent[False])) <= 4
     with site.desk.reading() as session:
-        events = session.exec(
-            select(AuditEvent).where(
-                col(AuditEvent.action).in_(["status_code_sent", "mail_queued"])
-            )
-        ).all()
         not_sent = session.exec(
             select(AuditEvent).where(AuditEvent.action == "status_code_not_sent")
         ).all()
-    assert len(events) == 60 and all(e.reference == case.reference for e in events)
-    assert len(not_sent) == 30 and all(e.case_id is None for e in not_sent)
+    assert len(not_sent) == 1 and not_sent[0].case_id is None
 
 
 async def test_a_form_from_another_origin_cannot_withdraw(

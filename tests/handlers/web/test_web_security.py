@@ -4,9 +4,6 @@ oracle on the status page, and no token, code or address in the logs."""
 from __future__ import annotations
 
 import logging
-import statistics
-import time
-from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -25,6 +22,7 @@ from tests.handlers.web.site import (
     mails,
     running_site,
 )
+from tests.handlers.web.work_trace import statements
 
 PAGES = ["/status", "/nothing-here", "/d/" + "x" * 43]
 
@@ -151,27 +149,18 @@ async def test_no_oracle_same_answer_whether_or_not_the_pair_exists(
         assert len(mails(site.desk, kind="web_code")) == 1
 
 
-def test_no_oracle_in_time_either(web_desk: Desk, clock: Clock) -> None:
-    """The work behind a matching and a non-matching pair takes about as long (a code is made,
-    an access stored, a mail rendered; only the queueing differs)."""
+def test_no_oracle_in_the_work_either(web_desk: Desk, clock: Clock) -> None:
+    """The work behind a matching and a non-matching pair is the same (a code is made, an
+    access stored, a mail rendered; only the queueing differs): the same statements reach the
+    database. The times are figures in benchmarks/web_oracle.py."""
     case = new_case(web_desk)
-    timings: dict[bool, list[float]] = {True: [], False: []}
-    for round_ in range(15):
-        for match in (True, False):
-            address = "jan.jansen@example.nl" if match else f"x{round_}@example.org"
-            started = time.perf_counter()
-            status.start(
-                web_desk,
-                reference=case.reference,
-                address=address,
-                now=clock.now + timedelta(seconds=round_),
-            )
-            timings[match].append(time.perf_counter() - started)
-    hit, miss = statistics.median(timings[True]), statistics.median(timings[False])
-    logging.getLogger("test").info(
-        "status start: match %.2f ms, no match %.2f ms", hit * 1e3, miss * 1e3
-    )
-    assert 0.5 < hit / miss < 2.0, (hit, miss)
+    sent: dict[bool, list[str]] = {}
+    for match in (True, False):
+        address = "jan.jansen@example.nl" if match else "x@example.org"
+        with statements(web_desk.engine) as seen:
+            status.start(web_desk, reference=case.reference, address=address, now=clock.now)
+        sent[match] = seen
+    assert sent[True] == sent[False] and sent[True]
 
 
 async def test_tokens_codes_and_addresses_stay_out_of_the_logs(
