@@ -5,6 +5,7 @@ address of a download page holds its token."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from handlers.web.context import CLOCK, DESK, PACKAGER, SETTINGS
 from handlers.web.pages import language, page
 from handlers.web.security import STATIC_PREFIX, Handler, add_headers, guard_posts
 
+logger = logging.getLogger("dsr.web")
+
 MAX_BODY_BYTES = 16_384  # the forms hold a few short fields
 
 
@@ -31,7 +34,7 @@ def build_app(desk: Desk, *, clock: Callable[[], datetime], packager: Packager) 
     download_pages.register(app)
     status_pages.register(app)
     app.router.add_static(STATIC_PREFIX, TEMPLATES / "web" / "static", follow_symlinks=False)
-    app.middlewares.append(_not_found)
+    app.middlewares.append(_problems)
     return app
 
 
@@ -40,12 +43,29 @@ async def _home(_request: web.Request) -> web.StreamResponse:
 
 
 @web.middleware
-async def _not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A missing page, and an unexpected failure: the requester gets a page in their language,
+    and the log gets the route and the kind of error only. aiohttp's own report would name the
+    requester's IP address and the path, which holds a download token."""
     try:
         return await handler(request)
     except web.HTTPNotFound:
         return page(
             request, "problem", lang=language(request), here="/status", status=404, kind="not_found"
+        )
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "?"
+        logger.error("web: %s %s failed (%s)", request.method, name, type(exc).__name__)
+        return page(
+            request,
+            "problem",
+            lang=language(request),
+            here="/status",
+            status=500,
+            kind="unavailable",
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -236,3 +237,30 @@ def test_no_new_link_for_a_case_that_is_not_closed_as_done(web_desk: Desk) -> No
     case = new_case(web_desk)
     with pytest.raises(ReissueRefused, match="not closed as done"):
         reissue_link(web_desk, reference=case.reference, actor="t", note="x", now=T0)
+
+
+async def test_an_unexpected_failure_shows_a_page_and_logs_no_address_or_token(
+    web_desk: Desk, clock: Clock, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crash behind the download (here: the package builder) gives the requester the
+    'not available right now' page (500), and the log names the route and the error's kind,
+    not the requester's IP address nor the token in the path."""
+
+    def broken(desk: Desk, reference: str, *, now: datetime) -> bytes:
+        raise RuntimeError(f"disk full while packing for {reference}")
+
+    caplog.set_level("DEBUG")
+    async with running_site(web_desk, clock, packager=broken) as site:
+        closed_access_case(site.desk)
+        link = download_link(site.desk)
+        browser = Browser(http, site.url)
+        base = await _open(browser, link, site.desk)
+        _, code = latest_code(site.desk)
+        await browser.post(f"{base}/check", {"code": code})
+        response = await browser.post(f"{base}/file", follow=False)
+        body = await response.text()
+    assert response.status == 500 and "Even niet beschikbaar" in body
+    token = link.rsplit("/", 1)[1]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged
+    assert token not in logged and "127.0.0.1" not in logged
