@@ -136,6 +136,10 @@ def append_event(
         # First event of this transaction: take the chain (PostgreSQL; SQLite write
         # transactions already hold the write lock) and read its end.
         if session.get_bind().dialect.name == "postgresql":
+            # Rows first, then the chain: pending changes take their row locks before the
+            # chain's lock, as in a transaction that locked its case up front; the other
+            # order deadlocked two downloads of one package (tests/attacks/).
+            session.flush()
             session.execute(_LOCK, {"k": _CHAIN_LOCK})
         found = session.execute(_HEAD).first()
         chain = session.info[_CHAIN] = _Chain(

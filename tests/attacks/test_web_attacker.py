@@ -196,6 +196,9 @@ async def test_no_download_past_the_limit_or_the_expiry(
         limit = site.desk.settings.download_max
         results = await asyncio.gather(*(download(browser, path) for _ in range(limit + 3)))
         assert sum(is_zip(r) for r in results) == limit
+        # the others are refused as used up, never a failure (two first downloads that
+        # built the package at once deadlocked on PostgreSQL: 500s)
+        assert {r.status for r in results if not is_zip(r)} <= {410}
         assert not is_zip(await download(browser, path))
     async with running_site(web_desk, clock) as site:
         closed_access_case(site.desk, requester="piet@example.org")
