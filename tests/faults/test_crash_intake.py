@@ -178,15 +178,17 @@ def test_sigkill_during_intake_loses_nothing_and_doubles_nothing(tmp_path: Path)
     assert set(stored) == {str(m["Message-ID"]) for m, _ in built}
     assert cases == len(requests)
     assert None not in request_cases and set(request_cases.values()) == {1}
-    # each request: its acknowledgement and its code in a mail of its own; digest: Slack is off
-    assert kinds == Counter(
-        {"auto.ack": len(requests), "identity_code": len(requests), "digest": 1}
-    )
+    # each request: its acknowledgement and its code in a mail of its own. The child runs on
+    # the real clock, so the daily digest (Slack is off) goes once only on a working day past
+    # its hour: at most one, whatever the day the test runs.
+    digests = kinds.pop("digest", 0)
+    assert digests <= 1
+    assert kinds == Counter({"auto.ack": len(requests), "identity_code": len(requests)})
     assert set(states) == {"sent"}
     assert acks_missing == []
     assert acks_doubled == {}, f"acknowledged twice: {acks_doubled}"
-    assert sum(replies.values()) == 2 * len(requests) + 1
-    assert replies[""] == len(requests) + 1  # the codes and the digest answer no mail
+    assert sum(replies.values()) == 2 * len(requests) + digests
+    assert replies[""] == len(requests) + digests  # the codes and the digest answer no mail
 
 
 def test_the_maildir_writes_a_message_id_once_even_after_a_reader_moved_it(
