@@ -5,6 +5,7 @@ per IP address on every POST (counted in the database: instances agree)."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -47,14 +48,23 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
 
 
 def client_ip(request: web.Request) -> str:
-    """The peer's address; behind a proxy named in DSR_WEB_TRUSTED_PROXIES, the address that
-    proxy put last into X-Forwarded-For."""
+    """The address the per-IP limit counts: the peer's, or behind a proxy named in
+    DSR_WEB_TRUSTED_PROXIES the one that proxy put last into X-Forwarded-For. An IPv6 address
+    counts by its /64, the block one subscriber gets, so that walking through it gains
+    nothing."""
     peer = request.remote or ""
     trusted = {p.strip() for p in request.app[SETTINGS].web_trusted_proxies.split(",") if p}
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if peer in trusted and forwarded:
-        return forwarded.split(",")[-1].strip()
-    return peer
+    address = forwarded.split(",")[-1].strip() if peer in trusted and forwarded else peer
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def _origin_ok(request: web.Request) -> bool:
