@@ -28,7 +28,7 @@ from tests.factories import T0, make_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((FIXTURES / "expected.toml").read_text())
-ACTIONS = {"created", "threaded", "review", "ignored", "duplicate", "quarantined"}
+ACTIONS = {"created", "threaded", "review", "breach", "ignored", "duplicate", "quarantined"}
 MAILBOX = "secretariaat@proambt.nl"
 
 
