@@ -72,8 +72,8 @@ async def run(database_url: str, tmp: str, cases: int, requests: int, concurrenc
     settings = make_settings(
         database_url,
         tmp,
-        SLACK_BOT_TOKEN="xoxb-bench",  # noqa: S106
-        SLACK_SIGNING_SECRET="bench-secret",  # noqa: S106
+        slack_bot_token="xoxb-bench",  # noqa: S106
+        slack_signing_secret="bench-secret",  # noqa: S106
         slack_api_url=stub.api_url,
         slack_channel="C0DESK",
     )

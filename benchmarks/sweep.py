@@ -38,7 +38,7 @@ from tests.factories import make_settings
 AMS = ZoneInfo("Europe/Amsterdam")
 NOW = datetime(2026, 3, 25, 8, 0, tzinfo=AMS)  # Wednesday, before the digest hour
 TODAY = NOW.date()
-SLACK = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_APP_TOKEN": "xapp-bench"}
+SLACK = {"slack_bot_token": "xoxb-bench", "slack_app_token": "xapp-bench"}
 POSTGRES_URL = os.environ.get(
     "DSR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
