@@ -14,12 +14,6 @@ _HITS: Table = WebRateHit.__table__  # type: ignore[attr-defined]
 _LINKS: Table = DownloadLink.__table__  # type: ignore[attr-defined]
 
 
-def _for_update(session: Session, statement: object) -> object:
-    if session.get_bind().dialect.name == "postgresql":
-        return statement.with_for_update()  # type: ignore[attr-defined]
-    return statement
-
-
 def add_link(*, session: Session, link: DownloadLink) -> DownloadLink:
     session.add(link)
     session.flush()
@@ -27,11 +21,10 @@ def add_link(*, session: Session, link: DownloadLink) -> DownloadLink:
 
 
 def lock_link(*, session: Session, token_hash: str) -> DownloadLink | None:
-    """The link with this token hash, locked until commit on PostgreSQL."""
-    statement = _for_update(
-        session, select(DownloadLink).where(DownloadLink.token_hash == token_hash)
-    )
-    return session.exec(statement).first()  # type: ignore[call-overload,no-any-return]
+    """The link with this token hash, locked until commit on PostgreSQL (SQLite's write
+    transaction holds the whole database; SQLAlchemy leaves FOR UPDATE out there)."""
+    statement = select(DownloadLink).where(DownloadLink.token_hash == token_hash)
+    return session.exec(statement.with_for_update()).first()
 
 
 def find_link(*, session: Session, token_hash: str) -> DownloadLink | None:
@@ -99,10 +92,8 @@ def find_access(*, session: Session, token_hash: str) -> StatusAccess | None:
 
 
 def lock_access(*, session: Session, token_hash: str) -> StatusAccess | None:
-    statement = _for_update(
-        session, select(StatusAccess).where(StatusAccess.token_hash == token_hash)
-    )
-    return session.exec(statement).first()  # type: ignore[call-overload,no-any-return]
+    statement = select(StatusAccess).where(StatusAccess.token_hash == token_hash)
+    return session.exec(statement.with_for_update()).first()
 
 
 def count_hits(*, session: Session, bucket: str, since: datetime) -> int:
