@@ -7,9 +7,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from storage.engine import insert_for
 from storage.models import Breach, BreachEscalation, BreachMail, BreachUpdate, OutboxItem
 
 BREACH_PREFIX = "DL"
@@ -99,7 +99,7 @@ def record_escalations(
     if not steps:
         return set()
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     statement = (
         insert(BreachEscalation)
         .on_conflict_do_nothing(index_elements=["breach_id", "step", "due"])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -123,6 +124,13 @@ def _sqlite_on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN DEFERRED")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_for(dialect: str) -> Any:
+    """The dialect's INSERT, which offers ON CONFLICT DO NOTHING/UPDATE (PostgreSQL, SQLite):
+    the one way the exactly-once rows (reminders, breach alerts, inbound mail, the IMAP
+    cursor) are written."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -6,9 +6,9 @@ one UIDVALIDITY the cursor only moves forward (a slower instance never moves it 
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from storage.engine import insert_for
 from storage.models import ImapCursor
 
 
@@ -20,7 +20,7 @@ def save_cursor(*, session: Session, mailbox: str, uidvalidity: int, last_uid: i
     """Insert or advance the folder's cursor in the caller's transaction; a new UIDVALIDITY
     replaces it (a rescan from `last_uid`)."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     session.connection().execute(
         insert(ImapCursor)
         .values(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid)

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from storage.engine import insert_for
 from storage.models import Message
 
 RECEIVED = "received"
@@ -23,7 +23,7 @@ RECEIVED = "received"
 def _insert_new(dialect: str) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one statement stores a new mail and
     says, by returning no row, that the same mail was stored before."""
-    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    maker = insert_for(dialect)
     return (
         maker(Message)
         .on_conflict_do_nothing(index_elements=["direction", "dedupe_key"])

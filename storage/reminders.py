@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, func, literal, literal_column, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from storage.engine import insert_for
 from storage.models import Case, ReminderSent
 
 _STATE_NAME = re.compile(r"[a-z_]+")
@@ -98,7 +98,7 @@ def record_steps(
     if not steps:
         return set()
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     statement = (
         insert(ReminderSent)
         .on_conflict_do_nothing(index_elements=["case_id", "step", "due"])
