@@ -22,6 +22,7 @@ from bot.cases import NewCase, audit, open_case
 from bot.categories import plain_words
 from bot.classify import classify
 from bot.classify.result import Classification, for_a_person
+from bot.classify.vocabulary import load_vocabulary
 from bot.compose import LOOP_HEADER, is_sane_id, is_sendable, message_id_domain
 from bot.consent import apply_consent, consent_in, consent_word
 from bot.desk import Desk
@@ -87,12 +88,15 @@ class IntakeResult:
 
 
 def warm_up(desk: Desk, *, now: datetime) -> None:
-    """Load before the first mail what intake otherwise loads on it: the recognition model and
-    vocabulary, the reply templates and the holiday calendar (the `holidays` package imports
-    every country it knows). The first request is then answered as fast as the rest, and a
-    damaged model or template stops the service at its start instead of at a requester's mail.
+    """Load before the first mail what intake otherwise loads on it: the recognition model,
+    every vocabulary pattern, the reply templates and the holiday calendar (the `holidays`
+    package imports every country it knows). The first request is then answered as fast as the
+    rest, and a damaged model, pattern or template stops the service at its start instead of at
+    a requester's mail.
     """
     classify(text="Graag inzage.", subject="", headers={}, threshold=desk.settings.triage_threshold)
+    for phrase in load_vocabulary().phrases:
+        phrase.regex  # noqa: B018 - compiled on first use; here all at once
     for language in LANGUAGES:
         for name in ("ack", "ack_neutral", "identity_code"):
             for suffix in ("txt", "html"):

@@ -33,10 +33,12 @@ _NEGATION_WORDS = re.compile(r"(?<!\w)(niet|geen|not|don't|do not|no longer|neve
 
 @dataclass(frozen=True)
 class Phrase:
+    """One vocabulary pattern. Its regex is compiled when a mail first holds the phrase's
+    needles: a one-mail process (`dsr ingest`) compiles a few dozen of the ~800 patterns."""
+
     category: str
     tier: str
     source: str
-    regex: re.Pattern[str]
     carries_negation: bool
     needles: tuple[frozenset[str], ...] = ()
     """For each, texts of which the mail must hold one, or the phrase cannot match."""
@@ -44,6 +46,10 @@ class Phrase:
     """Texts of which every match starts with one (`leading_literals`); empty: unknown."""
     key: frozenset[str] = frozenset()
     """The needle the phrase is filed under in the vocabulary's index (`needles.rarest`)."""
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        return compile_pattern(self.source)
 
 
 @dataclass(frozen=True)
@@ -171,11 +177,10 @@ def _phrases(table: Mapping[str, object]) -> list[Phrase]:
                 raise ValueError(f"unknown tier {tier!r} under [{category}]; use one of {TIERS}")
             for source in sources:
                 carries = bool(_NEGATION_WORDS.search(source))
-                regex = compile_pattern(source)
                 needles = tuple(frozenset(n) for n in required_literals(source))
                 lead = frozenset(leading_literals(source))
                 key = rarest(needles)
-                phrase = Phrase(category, tier, source, regex, carries, needles, lead, key)
+                phrase = Phrase(category, tier, source, carries, needles, lead, key)
                 found.append(phrase)
     return found
 

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from bot import cases as core
 from bot.classify.model import load_model
+from bot.classify.vocabulary import load_vocabulary
 from bot.desk import Desk
 from bot.intake import IntakeResult, process_message, warm_up
 from bot.templates import environment
@@ -345,9 +346,11 @@ def inbound_count(desk: Desk) -> int:
 
 def test_warm_up_loads_what_the_first_mail_would_load(desk: Desk) -> None:
     load_model.cache_clear()
+    load_vocabulary.cache_clear()
     environment.cache_clear()
     warm_up(desk, now=T0)
     assert load_model.cache_info().currsize == 1
+    assert all("regex" in vars(phrase) for phrase in load_vocabulary().phrases)
     loaded = environment().cache
     assert loaded is not None
     assert {name for (_, name) in loaded} >= {"nl/ack.txt", "en/ack.html"}

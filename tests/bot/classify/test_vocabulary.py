@@ -72,3 +72,11 @@ def test_the_pre_test_and_the_narrowed_searches_find_what_full_searches_find() -
 )
 def test_pattern_wildcards(source: str, text: str, found: bool) -> None:
     assert bool(compile_pattern(source).search(text)) is found
+
+
+def test_every_shipped_phrase_compiles() -> None:
+    """Patterns compile on first use; a broken one must still fail here, not in a mail."""
+    phrases = load_vocabulary().phrases
+    assert len(phrases) > 500
+    for phrase in phrases:
+        assert phrase.regex.pattern.startswith(r"(?<![\w-])"), phrase.source
