@@ -6,8 +6,6 @@ import calendar as _gregorian
 from datetime import date, timedelta
 from typing import Final, Literal, get_args
 
-import holidays
-
 HolidayProfile = Literal["strict", "atw"]
 
 _PROFILES: Final[tuple[str, ...]] = get_args(HolidayProfile)
@@ -75,6 +73,10 @@ def profile_dates(year: int, profile: HolidayProfile) -> frozenset[date]:
 
 def _package_dates(year: int) -> frozenset[date]:
     """Every date the `holidays` package lists for NL that year, public and optional."""
+    # Imported here: the package loads every country's module (about 130 ms), which a
+    # one-mail `dsr ingest` only pays when its deadline falls on a candidate holiday.
+    import holidays
+
     listed = holidays.country_holidays(
         "NL", years=year, categories=(holidays.PUBLIC, holidays.OPTIONAL)
     )
@@ -89,6 +91,7 @@ class DutchCalendar:
             raise ValueError(f"unknown holiday profile {profile!r}; use one of {_PROFILES}")
         self.profile: HolidayProfile = profile
         self._by_year: dict[int, frozenset[date]] = {}
+        self._candidates: dict[int, frozenset[date]] = {}
 
     def holidays_in(self, year: int) -> frozenset[date]:
         """Public holidays of `year` in this profile."""
@@ -102,7 +105,13 @@ class DutchCalendar:
 
     def is_working_day(self, day: date) -> bool:
         """Not a Saturday, Sunday or public holiday (Regulation 1182/71 art. 2(2))."""
-        return day.weekday() not in _WEEKEND and day not in self.holidays_in(day.year)
+        if day.weekday() in _WEEKEND:
+            return False
+        candidates = self._candidates.get(day.year)
+        if candidates is None:
+            candidates = self._candidates[day.year] = profile_dates(day.year, self.profile)
+        # a day the profile does not name is no holiday, whatever the package lists
+        return day not in candidates or day not in self.holidays_in(day.year)
 
     def roll_forward(self, day: date) -> date:
         """`day` itself when it is a working day, else the next working day."""
