@@ -148,11 +148,40 @@ class Model:
             isinstance(categories, list) and isinstance(bias, list) and isinstance(weights, dict)
         ):
             raise ValueError("model file: categories, bias and weights expected")
+        width = len(categories)
+        if len(bias) != width or any(
+            not isinstance(ws, list) or len(ws) != width for ws in weights.values()
+        ):
+            raise ValueError(f"model file: {width} weights per feature expected")
         return cls(
             tuple(str(c) for c in categories),
             tuple(float(b) / scale for b in bias),
-            {str(n): tuple(float(w) / scale for w in ws) for n, ws in weights.items()},
+            _ScaledWeights(weights, scale),
         )
+
+
+class _ScaledWeights(Mapping[str, tuple[float, ...]]):
+    """The model file's weights, each feature's divided by the file's scale when first read:
+    a mail uses a few hundred of the ~16,000 features, so a one-mail process converts few."""
+
+    def __init__(self, raw: Mapping[str, list[float]], scale: float) -> None:
+        self._raw, self._scale = raw, scale
+        self._done: dict[str, tuple[float, ...]] = {}
+
+    def __getitem__(self, name: str) -> tuple[float, ...]:
+        found = self._done.get(name)
+        if found is None:
+            found = self._done[name] = tuple(float(w) / self._scale for w in self._raw[name])
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def _fold(start: float, weights: Iterable[float], scale: float) -> float:
