@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 
 from bot.classify import classify
-from bot.classify.model import features, load_model, stem
+from bot.classify.model import Model, features, load_model, stem
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL = ROOT / "bot" / "classify" / "model.json"
@@ -30,6 +30,19 @@ def test_model_file_ships_small_and_loads() -> None:
     model = load_model()
     assert model.categories[-1] == "other"
     assert len(model.weights) > 1000
+
+
+def test_a_model_file_whose_weights_do_not_fit_its_categories_is_refused_at_load() -> None:
+    """Weights are scaled on first use; their shape is still checked when the file loads."""
+    good = {"categories": ["access", "other"], "bias": [1, 2], "scale": 100}
+    assert Model.from_json({**good, "weights": {"inzage": [150, -50]}}).weights["inzage"] == (
+        1.5,
+        -0.5,
+    )
+    with pytest.raises(ValueError, match="2 weights per feature"):
+        Model.from_json({**good, "weights": {"inzage": [1, 2], "wis": [1, 2, 3]}})
+    with pytest.raises(ValueError, match="2 weights per feature"):
+        Model.from_json({**good, "bias": [1], "weights": {}})
 
 
 def test_stems_and_features_are_readable() -> None:
