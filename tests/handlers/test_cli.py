@@ -234,6 +234,37 @@ def test_deadline_starts_without_the_database_libraries(tmp_path: Path) -> None:
     assert loaded.isdisjoint(APPLICATION_LIBRARIES), loaded & set(APPLICATION_LIBRARIES)
 
 
+@pytest.mark.parametrize(
+    "args", [["deadline", "--received", "2026-01-31T10:00:00+01:00"], ["no-such-command"]]
+)
+def test_the_executable_leaves_the_collector_on_with_its_imports_frozen(
+    args: list[str], tmp_path: Path
+) -> None:
+    """`dsr` loads its modules with the cyclic collector off; after the parse, failed or
+    not, it must be on again (a `dsr serve` without it would keep every cycle it makes)."""
+    probe = (
+        "import gc, sys\n"
+        f"sys.argv = ['dsr', *{args!r}]\n"
+        "from handlers.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count())\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DSR_", "SLACK_"))}
+    environment["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    enabled, frozen = done.stdout.splitlines()[-1].split()
+    assert enabled == "True"
+    assert int(frozen) > 1000
+
+
 class Recorder:
     """Stands in for argparse's subparsers: records what a module registers."""
 
