@@ -19,6 +19,7 @@ from datetime import datetime
 
 from bot.answer_letter import held_systems, render_letter
 from bot.cases import audit
+from bot.csv_cells import safe_cell
 from bot.desk import Desk
 from bot.export_check import MACHINE_READABLE, safe_name
 from bot.inventory_source import inventory_source
@@ -257,14 +258,13 @@ def _index(files: Sequence[PackedFile]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(INDEX_COLUMNS)
     for file in files:
-        writer.writerow(
-            [
-                file.path,
-                file.system,
-                file.kind,
-                len(file.data),
-                file.sha256,
-                "yes" if file.machine_readable else "no",
-            ]
+        cells = (
+            file.path,
+            file.system,
+            file.kind,
+            len(file.data),
+            file.sha256,
+            "yes" if file.machine_readable else "no",
         )
+        writer.writerow([safe_cell(cell) for cell in cells])
     return out.getvalue().encode("utf-8")

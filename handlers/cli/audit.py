@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.audit_export import AUDIT_COLUMNS, audit_rows
+from bot.csv_cells import safe_row
 from bot.retention import REGISTER_COLUMNS, purge, register_rows
 from handlers.cli.common import actor, desk, fail, parse_moment, print_json
 from handlers.mail.maildir import old_mail_remover
@@ -80,7 +81,7 @@ def _write_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], output:
     writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow(safe_row(row))
         count += 1
     return count
 

@@ -11,6 +11,7 @@ from bot import breaches as core
 from bot.breach_facts import ITEMS, LABELS
 from bot.breach_mail import draft_notice, draft_request, send_request
 from bot.breach_register import REGISTER_COLUMNS, register_rows
+from bot.csv_cells import safe_row
 from handlers.cli.common import actor, desk, fail, parse_moment, print_json
 from handlers.runtime import utcnow
 
@@ -217,7 +218,7 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         writer = csv.DictWriter(out, fieldnames=REGISTER_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_row(row) for row in rows)
     finally:
         if out is not sys.stdout:
             out.close()

@@ -281,6 +281,42 @@ def test_a_hostile_stored_name_cannot_leave_its_folder(inv_desk: Desk) -> None:
             safe_member(unsafe)
 
 
+FORMULAS = ('=HYPERLINK("http://evil.example","klik")', "+1+1", "@SUM(A1)", "\t=1+1")
+
+
+def test_index_cells_a_spreadsheet_would_run_start_with_an_apostrophe(inv_desk: Desk) -> None:
+    reference = verified_case(inv_desk)
+    ids = answer_all(inv_desk, reference, crm=[CSV])
+    # Written behind the checks' back (an inventory id cannot hold these characters).
+    with inv_desk.transaction() as session:
+        case_id = session.get(Task, ids["crm"]).case_id  # type: ignore[union-attr]
+        for number, system in enumerate(FORMULAS):
+            session.add(
+                TaskExport(
+                    task_id=ids["crm"],
+                    case_id=case_id,
+                    system=system,
+                    name=f"x{number}.csv",
+                    kind="csv",
+                    size=1,
+                    sha256=f"{number:064d}",
+                    content=b"x",
+                    source="test",
+                    added_at=LATER,
+                    added_by="t",
+                )
+            )
+    files = {f.path: f for f in package_files(inv_desk, reference, now=LATER)}
+    header, *rows = csv.reader(io.StringIO(files["index.csv"].data.decode()))
+    assert header == ["path", "system", "type", "size", "sha256", "machine_readable"]
+    assert [row[1] for row in rows if row[1] not in ("", "crm")] == [f"'{f}" for f in FORMULAS]
+    for path, _system, kind, size, sha256, readable in rows:
+        packed = files[path]
+        assert (kind, size, sha256) == (packed.kind, str(len(packed.data)), packed.sha256)
+        assert readable == ("yes" if packed.machine_readable else "no")
+    assert [row[0] for row in rows][:3] == ["brief.txt", "brief.html", "crm/relatie_Jan_Jansen.csv"]
+
+
 def test_the_purge_removes_the_exports(inv_desk: Desk) -> None:
     reference = verified_case(inv_desk)
     answer_all(inv_desk, reference, crm=[CSV])

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from storage.audit import chain_head
+from bot.audit_export import AUDIT_COLUMNS
+from storage.audit import append_event, chain_head
 from storage.sealing import generate_key
-from tests.factories import make_settings, new_case
+from tests.factories import T0, make_settings, new_case
 from tests.handlers.test_cli import _desk, run_cli
 
 
@@ -46,6 +47,34 @@ def test_export_filters_by_case_and_is_itself_audited(
     assert code == 0 and [r["case"] for r in rows] == [first.reference]
     code, out, _ = run_cli(["audit", "export"], capsys)
     assert list(csv.DictReader(io.StringIO(out)))[-1]["action"] == "audit_exported"
+
+
+FORMULAS = ('=HYPERLINK("http://evil.example","klik")', "+1+1", "@SUM(A1)", "\t=1+1")
+
+
+def test_export_cells_a_spreadsheet_would_run_start_with_an_apostrophe(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desk = _desk(env, tmp_path)
+    case = new_case(desk)
+    with desk.transaction() as session:
+        for formula in FORMULAS:
+            append_event(
+                session=session,
+                at=T0,
+                actor=formula,
+                action="noted",
+                reference=case.reference,
+                note=formula,
+            )
+    code, out, _ = run_cli(["audit", "export", "--case", case.reference], capsys)
+    header, opened, *noted = csv.reader(io.StringIO(out))
+    assert code == 0 and tuple(header) == AUDIT_COLUMNS
+    assert [(row[2], row[6]) for row in noted] == [(f"'{f}", f"'{f}") for f in FORMULAS]
+    # Ordinary cells are written as they were: the case, the time, the details, the hash.
+    for row in (opened, *noted):
+        assert row[1].startswith("2026-") and row[4] == case.reference
+        assert row[5].startswith("{") and len(row[7]) == 64
 
 
 def test_export_refuses_a_time_without_offset(env: str, capsys: pytest.CaptureFixture[str]) -> None:

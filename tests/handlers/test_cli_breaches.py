@@ -7,15 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from storage.models import Breach
 from tests.bot.test_breaches import NOTICE, PROCESSOR
-from tests.handlers.test_cli import env, run_cli  # noqa: F401  (the fixture is used by name)
+from tests.handlers.test_cli import _desk, env, run_cli  # noqa: F401  (env is a fixture)
 from tests.mailbuilder import build_mail
 
 
-def ingest_notice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+def ingest_notice(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str = NOTICE) -> str:
     mail = tmp_path / "notice.eml"
-    mail.write_bytes(build_mail(sender=f"Marieke <{PROCESSOR}>", subject="Datalek", body=NOTICE))
+    mail.write_bytes(build_mail(sender=f"Marieke <{PROCESSOR}>", subject="Datalek", body=body))
     code, out, _ = run_cli(["ingest", str(mail)], capsys)
     result = json.loads(out)
     assert code == 0 and result["action"] == "breach", result
@@ -91,3 +93,43 @@ def test_the_breach_track_from_a_terminal(
     assert first["contact"] == "M. de Vries, 050-1" and "risico" in first["risk_assessment"]
     assert (phone["source"], phone["ap_notified"], phone["encrypted"]) == ("phone", "", "yes")
     assert phone["nature"] == "Laptop gestolen uit de auto"
+
+
+ATTACK_NOTICE = (
+    "Geachte heer, mevrouw,\n\n"
+    '=HYPERLINK("http://evil.example","klik") Op 1 maart zijn de loonstroken van 12 '
+    "medewerkers per ongeluk naar een verkeerde klant gemaild.\n\n"
+    "@SUM(A1) Het risico is identiteitsfraude.\n\n"
+    "+1+1 Voor vragen kunt u bellen met Marieke de Vries.\n\n"
+    "- Wij hebben de ontvanger gevraagd de mail te verwijderen.\n\n"
+    "Met vriendelijke groet,\nMarieke de Vries\n"
+)
+
+
+def test_a_notice_whose_sentences_are_formulas_reaches_the_register_as_text(
+    env: str,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reference = ingest_notice(tmp_path, capsys, ATTACK_NOTICE)
+    # A leading tab cannot come through a mail or the CLI (both strip); written by hand.
+    desk = _desk(env, tmp_path)
+    with desk.transaction() as session:
+        breach = session.exec(select(Breach).where(Breach.reference == reference)).one()
+        breach.ap_number = "\t=1+1"
+        session.add(breach)
+        received = breach.received_at.astimezone(desk.tz).isoformat()
+    register = tmp_path / "register.csv"
+    code, _, _ = run_cli(["breaches", "export", "--output", str(register)], capsys)
+    with register.open(encoding="utf-8", newline="") as handle:
+        [row] = csv.DictReader(handle)
+    assert code == 0
+    assert row["nature"].startswith('\'=HYPERLINK("http://evil.example","klik") Op 1 maart')
+    assert row["consequences"] == "'@SUM(A1) Het risico is identiteitsfraude."
+    assert row["contact"] == "'+1+1 Voor vragen kunt u bellen met Marieke de Vries."
+    assert row["measures"] == "'- Wij hebben de ontvanger gevraagd de mail te verwijderen."
+    assert row["ap_number"] == "'\t=1+1"
+    assert [v for v in row.values() if v[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    # Ordinary cells are written as they were.
+    assert reference.startswith("DL-") and row["reference"] == reference
+    assert (row["received_at"], row["state"], row["source"]) == (received, "open", "mail")
