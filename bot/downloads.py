@@ -1,4 +1,5 @@
-"""A download link's life: every view, code and download is in the case's audit trail.
+"""A download link's life: every code and download, and the views (once an hour), are in the
+case's audit trail.
 
 Opening the link asks for a fresh six-digit code, mailed to the case's verified address at
 that moment; the right code opens the download for a short while (a cookie holding a second
@@ -25,12 +26,14 @@ from bot.retention import PURGED
 from bot.web_access import (
     CODE_MINUTES,
     CODES_PER_LINK,
+    LINK_VIEWS_AUDITED,
     MAX_WRONG_CODES,
     SESSION_MINUTES,
     new_code,
     new_token,
     same_code,
     take,
+    take_in,
     token_hash,
 )
 from storage.models import Case, DownloadLink
@@ -128,16 +131,21 @@ def with_link(
 
 
 def view_link(desk: Desk, *, token: str, session_token: str | None, now: datetime) -> LinkView:
-    """The link as its page shows it; the view is audited."""
+    """The link as its page shows it. The view is audited once an hour per link and state
+    (decided under the link's row lock, so instances agree): the trail shows when the link
+    was first opened, and a flood of reloads cannot fill it nor hold the trail's lock."""
 
     def seen(session: Session, link: DownloadLink, case: Case) -> None:
+        state = link_state(link, case, now)
+        if not take_in(session, desk, checks=[(LINK_VIEWS_AUDITED, f"{link.id}:{state}")], now=now):
+            return
         audit(
             session,
             case,
             now=now,
             actor="requester",
             action="download_link_viewed",
-            details={"link": link.id, "state": link_state(link, case, now)},
+            details={"link": link.id, "state": state},
         )
 
     return with_link(desk, token=token, now=now, session_token=session_token, step=seen)

@@ -24,9 +24,11 @@ from bot.web_access import (
     CODE_MINUTES,
     MAX_WRONG_CODES,
     SESSION_MINUTES,
+    STATUS_VIEWS_AUDITED,
     new_code,
     new_token,
     same_code,
+    take_in,
     token_hash,
 )
 from storage.audit import append_event
@@ -204,9 +206,8 @@ def _waiting_for(case: Case) -> str:
     return "tasks"
 
 
-def _opened(session: Session, token: str, now: datetime) -> Case | None:
+def _opened(session: Session, access: StatusAccess | None, now: datetime) -> Case | None:
     """The case behind an access whose code was right, within SESSION_MINUTES of that."""
-    access = find_access(session=session, token_hash=token_hash(token))
     if access is None or access.case_id is None or access.verified_at is None or access.locked:
         return None
     if now >= access.verified_at + timedelta(minutes=SESSION_MINUTES):
@@ -215,13 +216,17 @@ def _opened(session: Session, token: str, now: datetime) -> Case | None:
 
 
 def view(desk: Desk, *, token: str, now: datetime) -> StatusView | None:
-    """The case behind an opened access (None when the access is not open); audited."""
+    """The case behind an opened access (None when the access is not open). The view is
+    audited once an hour per access (so once: an access is open for SESSION_MINUTES), decided
+    under the access's row lock; reloading the page adds no rows to the trail."""
     with desk.transaction() as session:
-        case = _opened(session, token, now)
-        if case is None:
+        access = lock_access(session=session, token_hash=token_hash(token))
+        case = _opened(session, access, now)
+        if case is None or access is None:
             return None
         answered = count_answered(session=session, case_id=case.id or 0)
-        audit(session, case, now=now, actor="requester", action="status_viewed", details={})
+        if take_in(session, desk, checks=[(STATUS_VIEWS_AUDITED, str(access.id))], now=now):
+            audit(session, case, now=now, actor="requester", action="status_viewed", details={})
         return StatusView(
             reference=case.reference,
             state=case.state,
@@ -241,7 +246,7 @@ def withdraw(desk: Desk, *, token: str, now: datetime) -> bool:
     Slack updated, the requester told by mail); False when the access is not open or the
     case is closed already."""
     with desk.reading() as session:
-        case = _opened(session, token, now)
+        case = _opened(session, find_access(session=session, token_hash=token_hash(token)), now)
     if case is None:
         return False
     try:

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
 from bot.desk import Desk
 from bot.privacy import normalise_address
 from storage.web import add_hit, count_hits
@@ -58,6 +60,10 @@ POSTS_PER_IP = Limit("ip", 30, timedelta(minutes=10))
 CODES_PER_ADDRESS = Limit("address", 5, timedelta(hours=1))
 # Codes asked for one download link.
 CODES_PER_LINK = Limit("link", 5, timedelta(hours=1))
+# Views put into the audit trail: one per download link and state (per status access) an
+# hour; the reloads in between are not rows of the trail.
+LINK_VIEWS_AUDITED = Limit("view", 1, timedelta(hours=1))
+STATUS_VIEWS_AUDITED = Limit("status-view", 1, timedelta(hours=1))
 
 
 def _bucket(desk: Desk, limit: Limit, subject: str) -> str:
@@ -72,10 +78,18 @@ def take(desk: Desk, *, checks: Sequence[tuple[Limit, str]], now: datetime) -> b
     of them is used up. One transaction: on PostgreSQL two instances can let a request or two
     past a limit at the same instant, never more."""
     with desk.transaction() as session:
-        buckets = [(limit, _bucket(desk, limit, subject)) for limit, subject in checks]
-        for limit, bucket in buckets:
-            if count_hits(session=session, bucket=bucket, since=now - limit.window) >= limit.count:
-                return False
-        for _, bucket in buckets:
-            add_hit(session=session, bucket=bucket, at=now)
+        return take_in(session, desk, checks=checks, now=now)
+
+
+def take_in(
+    session: Session, desk: Desk, *, checks: Sequence[tuple[Limit, str]], now: datetime
+) -> bool:
+    """`take` inside the caller's transaction: under a row lock the caller holds, instances
+    decide one after the other, so none lets a request past the limit."""
+    buckets = [(limit, _bucket(desk, limit, subject)) for limit, subject in checks]
+    for limit, bucket in buckets:
+        if count_hits(session=session, bucket=bucket, since=now - limit.window) >= limit.count:
+            return False
+    for _, bucket in buckets:
+        add_hit(session=session, bucket=bucket, at=now)
     return True
