@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -161,15 +162,20 @@ def compose(
     if chain:
         mail["References"] = " ".join(chain)
     # RFC 3834: mark what we send so that well-behaved responders do not answer it.
-    mail["Auto-Submitted"] = "auto-replied" if automatic and parent else "auto-generated"
-    mail["X-Auto-Response-Suppress"] = "All"
-    mail["Precedence"] = "auto_reply" if automatic else "bulk"
+    submitted = "auto-replied" if automatic and parent else "auto-generated"
+    mail["Auto-Submitted"] = _header(utf8, "Auto-Submitted", submitted)
+    mail["X-Auto-Response-Suppress"] = _header(utf8, "X-Auto-Response-Suppress", "All")
+    mail["Precedence"] = _header(utf8, "Precedence", "auto_reply" if automatic else "bulk")
     mail[LOOP_HEADER] = loop_mark(loop_secret, message_id)
     # Quoted-printable keeps the text readable in a mail client's source view (RFC 2045 6.7).
     mail.set_content(rendered.text, cte="quoted-printable")
     mail.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    # Both parts are quoted-printable, where `=` is always followed by two hex digits or a line
+    # end: a boundary starting `=_` cannot occur in them (RFC 2045 section 6.7, RFC 2046
+    # section 5.1.1), so the generator need not search the parts for a free one.
+    mail.set_boundary(f"=_{secrets.token_hex(16)}")
     # After the parts: set_content clears, and add_alternative moves, Content-* headers.
-    mail["Content-Language"] = language  # RFC 3282
+    mail["Content-Language"] = _header(utf8, "Content-Language", language)  # RFC 3282
     return ComposedMail(raw=mail.as_bytes(), message_id=message_id)
 
 

@@ -104,6 +104,21 @@ def test_any_text_reads_back_and_the_headers_stay_ours(
 CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], " ")
 
 
+def test_a_text_made_of_boundary_lines_cannot_split_the_mail() -> None:
+    """We choose the boundary (`=_` and a random token) instead of letting the generator
+    search the parts for a free one: quoted-printable never writes `=_`, so no line a
+    requester puts in a name or a note can end a part or start a new one."""
+    mail = make()
+    boundary = parsed(mail).get_boundary()
+    assert boundary is not None and boundary.startswith("=_")
+    hostile = f"--{boundary}\nContent-Type: text/html\n\n<b>x</b>\n--{boundary}--\n--=_\n"
+    rendered = RenderedMail(subject="s", text=hostile, html=f"<p>{hostile}</p>")
+    for _ in range(3):
+        back = parsed(make(rendered))
+        parts = [part.get_content() for part in back.walk() if not part.is_multipart()]
+        assert parts == [hostile, f"<p>{hostile}</p>\n"]
+
+
 def test_a_line_break_in_the_subject_cannot_add_a_header() -> None:
     rendered = RenderedMail(
         subject="Uw verzoek\r\nBcc: everyone@example.net\nX-Evil: 1", text="x\n", html="<p>x</p>"
