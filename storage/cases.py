@@ -31,11 +31,10 @@ def get_case_by_reference(*, session: Session, reference: str) -> Case | None:
 
 
 def lock_case(*, session: Session, reference: str) -> Case | None:
-    """Load a case for change; on PostgreSQL the row stays locked until commit."""
+    """Load a case for change: the row stays locked until commit (SQLite writes FOR UPDATE
+    as nothing; its write transaction already holds the database)."""
     statement = select(Case).where(Case.reference == reference.strip().upper())
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return session.exec(statement).first()
+    return session.exec(statement.with_for_update()).first()
 
 
 def find_cases(

@@ -116,9 +116,9 @@ def claim_due(
         .where(~waits)
         .order_by(col(OutboxItem.id))
         .limit(limit)
+        # PostgreSQL: instances skip each other's claimed rows; SQLite writes it as nothing
+        .with_for_update(skip_locked=True)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
     items = session.exec(statement).all()
     for item in items:
         item.state, item.claimed_until = SENDING, now + lease

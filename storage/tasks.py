@@ -61,11 +61,10 @@ def find_tasks(
 
 
 def lock_task(*, session: Session, task_id: int) -> Task | None:
-    """Load a task for change; on PostgreSQL the row stays locked until commit."""
+    """Load a task for change: the row stays locked until commit (SQLite writes FOR UPDATE
+    as nothing; its write transaction already holds the database)."""
     statement = select(Task).where(Task.id == task_id)
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return session.exec(statement).first()
+    return session.exec(statement.with_for_update()).first()
 
 
 def count_answered(*, session: Session, case_id: int) -> tuple[int, int]:
