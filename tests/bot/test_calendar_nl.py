@@ -147,6 +147,26 @@ def test_holidays_in_is_cached_per_year() -> None:
     assert calendar.holidays_in(2026) is calendar.holidays_in(2026)
 
 
+@pytest.mark.parametrize("profile", ["strict", "atw"])
+def test_working_days_agree_with_the_holiday_set_on_every_day(profile: HolidayProfile) -> None:
+    """`is_working_day` asks the package only about the profile's own dates; on every day of
+    twenty years it must answer what the full set of holidays says."""
+    shortcut, full = DutchCalendar(profile), DutchCalendar(profile)
+    day = date(2020, 1, 1)
+    while day.year < 2040:
+        listed = full.holidays_in(day.year)
+        assert shortcut.is_working_day(day) == (day.weekday() < 5 and day not in listed), day
+        day += timedelta(days=1)
+
+
+def test_a_day_the_profile_does_not_name_never_asks_the_package() -> None:
+    calendar = DutchCalendar("strict")
+    assert calendar.is_working_day(date(2027, 1, 5))  # an ordinary Tuesday
+    assert calendar._by_year == {}  # the package was not asked
+    assert not calendar.is_working_day(date(2027, 4, 27))  # Koningsdag: now it is
+    assert 2027 in calendar._by_year
+
+
 def test_unknown_profile_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown holiday profile 'bogus'"):
         DutchCalendar("bogus")  # type: ignore[arg-type]
