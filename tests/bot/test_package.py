@@ -256,21 +256,8 @@ def test_a_hostile_stored_name_cannot_leave_its_folder(inv_desk: Desk) -> None:
     # Written behind the checks' back, as a damaged or older row might be.
     with inv_desk.transaction() as session:
         for number, name in enumerate(["../../../etc/cron.d/x.csv", "/abs.csv", "..", "a\\..\\b"]):
-            session.add(
-                TaskExport(
-                    task_id=ids["crm"],
-                    case_id=session.get(Task, ids["crm"]).case_id,  # type: ignore[union-attr]
-                    system="../crm",
-                    name=name,
-                    kind="csv",
-                    size=1,
-                    sha256=f"{number:064d}",
-                    content=b"x",
-                    source="test",
-                    added_at=LATER,
-                    added_by="t",
-                )
-            )
+            case_id = session.get(Task, ids["crm"]).case_id  # type: ignore[union-attr]
+            session.add(raw_export(ids["crm"], case_id, system="../crm", name=name, number=number))
     names = list(read_zip(build_package(inv_desk, reference, now=LATER)))
     for name in names:
         assert not name.startswith("/") and ".." not in name.split("/") and "\\" not in name
@@ -279,6 +266,23 @@ def test_a_hostile_stored_name_cannot_leave_its_folder(inv_desk: Desk) -> None:
     for unsafe in ("../x", "/x", "a/../b", "a//b", "C:x", "a\\b", "a/./b", ""):
         with pytest.raises(PackageError, match="unsafe path"):
             safe_member(unsafe)
+
+
+def raw_export(task_id: int, case_id: int, *, system: str, name: str, number: int) -> TaskExport:
+    """An export row as a damaged or older row might be: written behind the checks' back."""
+    return TaskExport(
+        task_id=task_id,
+        case_id=case_id,
+        system=system,
+        name=name,
+        kind="csv",
+        size=1,
+        sha256=f"{number:064d}",
+        content=b"x",
+        source="test",
+        added_at=LATER,
+        added_by="t",
+    )
 
 
 FORMULAS = ('=HYPERLINK("http://evil.example","klik")', "+1+1", "@SUM(A1)", "\t=1+1")
@@ -292,19 +296,7 @@ def test_index_cells_a_spreadsheet_would_run_start_with_an_apostrophe(inv_desk: 
         case_id = session.get(Task, ids["crm"]).case_id  # type: ignore[union-attr]
         for number, system in enumerate(FORMULAS):
             session.add(
-                TaskExport(
-                    task_id=ids["crm"],
-                    case_id=case_id,
-                    system=system,
-                    name=f"x{number}.csv",
-                    kind="csv",
-                    size=1,
-                    sha256=f"{number:064d}",
-                    content=b"x",
-                    source="test",
-                    added_at=LATER,
-                    added_by="t",
-                )
+                raw_export(ids["crm"], case_id, system=system, name=f"x{number}.csv", number=number)
             )
     files = {f.path: f for f in package_files(inv_desk, reference, now=LATER)}
     header, *rows = csv.reader(io.StringIO(files["index.csv"].data.decode()))

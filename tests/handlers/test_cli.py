@@ -187,6 +187,22 @@ APPLICATION_LIBRARIES = (
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def run_probe(probe: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -c PROBE` in a fresh process with the project importable and no DSR_ or
+    SLACK_ settings from the caller's environment."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DSR_", "SLACK_"))}
+    environment["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def modules_loaded_by(args: list[str], tmp_path: Path) -> set[str]:
     """The top-level packages a fresh `dsr ARGS` process has imported when it exits."""
     probe = (
@@ -196,16 +212,7 @@ def modules_loaded_by(args: list[str], tmp_path: Path) -> set[str]:
         "from handlers.cli import main\n"
         f"main({args!r})\n"
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DSR_", "SLACK_"))}
-    environment["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_probe(probe, tmp_path)
     assert done.returncode == 0, done.stderr
     loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
     return set(loaded)
@@ -249,18 +256,7 @@ def test_the_executable_leaves_the_collector_on_with_its_imports_frozen(
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(gc.isenabled(), gc.get_freeze_count())\n"
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DSR_", "SLACK_"))}
-    environment["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    enabled, frozen = done.stdout.splitlines()[-1].split()
+    enabled, frozen = run_probe(probe, tmp_path).stdout.splitlines()[-1].split()
     assert enabled == "True"
     assert int(frozen) > 1000
 
