@@ -52,11 +52,18 @@ def notify_assignee(
     if task.assignee.startswith("slack:"):
         queue_task_dm(desk, session=session, case=case, task=task, now=now)
         return "slack"
-    if task.assignee == system.contact and system.owner is None:
-        queue_request_mail(desk, session=session, case=case, task=task, system=system, now=now)
-    else:
+    if mails_owner(task, system):
         _owner_mail(desk, session=session, case=case, task=task, system=system, now=now)
+    else:
+        queue_request_mail(desk, session=session, case=case, task=task, system=system, now=now)
     return "mail"
+
+
+def mails_owner(task: Task, system: System) -> bool:
+    """Whether a task assigned to a mail address gets the owner's mail (`task_owner`: the
+    system's owner, or whom a person handed the task to) rather than the request to the
+    system's contact."""
+    return not (task.assignee == system.contact and system.owner is None)
 
 
 def queue_request_mail(
@@ -109,14 +116,18 @@ def queue_task_reminder(
 def _owner_mail(
     desk: Desk, *, session: Session, case: Case, task: Task, system: System, now: datetime
 ) -> bool:
+    """The mail to an owner reached by mail. Its Message-ID is kept on the task, so that the
+    owner's answer threads to it (bot.task_replies); the answer date of a processor's request
+    is dropped, as the task is no longer the processor's to answer."""
     by = ask_by(case, today=now.astimezone(desk.tz).date())
+    key = f"mail:task-owner:{task.id}:{task.assignee}"[:255]
     context = {
         **_context(session, case, system, task),
         "by": long_date(by, system.language),
         "task_id": task.id,
         "results": results_for(task.action),
     }
-    return _queue_system_mail(
+    queued = _queue_system_mail(
         desk,
         session=session,
         case=case,
@@ -126,8 +137,12 @@ def _owner_mail(
         to=task.assignee,
         now=now,
         context=context,
-        dedupe_key=f"mail:task-owner:{task.id}:{task.assignee}"[:255],
+        dedupe_key=key,
     )
+    if queued:
+        task.mail_message_id, task.answer_by = _message_id(session, key), None
+        session.add(task)
+    return queued
 
 
 def _queue_system_mail(

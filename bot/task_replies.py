@@ -1,8 +1,9 @@
-"""A processor's or recipient's answer to our task mail. It threads to the task by our own
-Message-ID (In-Reply-To/References); from the system's contact address it is stored with the
-case, the task shows "reply received" and a person is asked to confirm the result (`dsr tasks
-done`, or the button). From any other address it is flagged and changes nothing. Neither
-touches the requester's identity or code."""
+"""The answer to our task mail: a processor's or recipient's to our request, or an owner's to
+the owner's mail. It threads to the task by our own Message-ID (In-Reply-To/References); from
+the address that mail went to (the system's contact, or the owner on record: the task's
+assignee) it is stored with the case, the task shows "reply received" and a person is asked to
+confirm the result (`dsr tasks done`, or the button). From any other address it is flagged and
+changes nothing. Neither touches the requester's identity or code."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from sqlmodel import Session, col, select
 from bot.cases import audit, record_change
 from bot.compose import message_id_domain
 from bot.desk import Desk
+from bot.inventory import System
 from bot.inventory_source import inventory_source
 from bot.mail.authresults import auth_failures
 from bot.mail.parse import ParsedMail
 from bot.outbox import queue_mail, queue_slack
 from bot.privacy import normalise_address
 from bot.reminders import SECRETARIAT_LANGUAGE
+from bot.task_mail import mails_owner
 from storage.models import Case, Task
 from storage.tasks import OPEN
 
@@ -64,14 +67,13 @@ def handle_task_reply(
         return None
     inventory = inventory_source(desk.settings.inventory_file).current()
     system = inventory.get(task.system) if inventory is not None else None
-    contact = (system.contact if system is not None else None) or task.assignee
+    asked, owner = _asked(task, system)
     forged = "dmarc" in auth_failures(
         mail.authentication_results, trusted=desk.settings.trusted_authserv_id
     )
-    from_contact = bool(mail.sender) and normalise_address(mail.sender) == normalise_address(
-        contact
-    )
-    if not from_contact or forged:
+    sender = normalise_address(mail.sender) if mail.sender else ""
+    from_asked = bool(sender) and sender == normalise_address(asked)
+    if not from_asked or forged:
         return _flagged(desk, session=session, case=case, task=task, now=now, forged=forged)
     name = system.name if system is not None else task.system
     if task.state == OPEN:
@@ -82,13 +84,28 @@ def handle_task_reply(
         session=session,
         case=case,
         now=now,
-        actor="third_party",
+        actor="owner" if owner else "third_party",
         action="task_reply_received",
         details={"task": task.id, "system": task.system, "state": task.state},
     )
     _ask_to_confirm(desk, session=session, case=case, task=task, name=name, now=now)
-    logger.info("case=%s task %s: reply from the system's contact", case.reference, task.id)
-    return TaskReply(task.id, ("task_reply",), f"reply from {task.system} to task {task.id}")
+    logger.info(
+        "case=%s task %s: reply from the system's %s",
+        case.reference,
+        task.id,
+        "owner" if owner else "contact",
+    )
+    who = f"the owner of {task.system}" if owner else task.system
+    return TaskReply(task.id, ("task_reply",), f"reply from {who} to task {task.id}")
+
+
+def _asked(task: Task, system: System | None) -> tuple[str, bool]:
+    """The address the task's mail went to, and whether that was an owner's mail: a task
+    assigned to a mail address was mailed there (the system's contact, the owner on record, or
+    whom a person handed it to); a task now with someone in Slack keeps its contact's thread."""
+    if task.assignee.startswith("slack:"):
+        return (system.contact if system is not None else None) or "", False
+    return task.assignee, system is not None and mails_owner(task, system)
 
 
 def _flagged(
@@ -101,7 +118,9 @@ def _flagged(
         now=now,
         actor="third_party",
         action="mail_received",
-        details={"notes": [f"answers task {task.id}, not from its contact; not acted on"]},
+        details={
+            "notes": [f"answers task {task.id}, not from the address it was sent to; not acted on"]
+        },
     )
     queue_slack(
         desk,
@@ -112,14 +131,14 @@ def _flagged(
         now=now,
         payload={
             "text": f"Mail in the thread of task #{task.id} ({task.system}) from another address "
-            f"than its contact; nothing changed / Mail bij taak #{task.id} van een ander adres "
-            "dan het contactadres; niets gewijzigd"
+            f"than the one it was sent to; nothing changed / Mail bij taak #{task.id} van een "
+            "ander adres dan waar de taak naartoe is gestuurd; niets gewijzigd"
         },
     )
     return TaskReply(
         task.id or 0,
         (flag, "task_reply_other_sender"),
-        f"answers task {task.id} from another address than its contact; not acted on",
+        f"answers task {task.id} from another address than the one it was sent to; not acted on",
     )
 
 

@@ -114,7 +114,7 @@ def test_the_processors_reply_threads_to_its_task_and_waits_for_a_person(
         in_reply_to=str(asked["Message-ID"]),
     )
     flagged = process_message(desk, other, now=T0 + timedelta(hours=4), source="t")
-    assert "another address than its contact" in flagged.reason
+    assert "another address than the one it was sent to" in flagged.reason
     assert len(_events(desk, "task_reply_received")) == 1
     work.task_done(
         desk,

@@ -22,17 +22,19 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.desk import Desk
+from bot.intake import process_message
 from bot.keys import generate_key
 from bot.settings import load_settings
 from handlers.mail.delivery import OutboxWorker, SmtpRelay
 from handlers.mail.smtp_listener import bound_port, close_listener, start_listener
 from handlers.runtime import build_desk, utcnow
 from tests.handlers.test_cli import run_cli
-from tests.mailbuilder import build_mail, code_in, text_of
+from tests.mailbuilder import build_mail, code_in, outbound, text_of
 
 MAILBOX = "secretariaat@proambt.nl"
 PERSON = "jan.jansen@example.nl"
 PAYROLL = "privacy@salariskantoor.example"
+CRM_OWNER = "crm-beheer@proambt.nl"
 INVENTORY = """
 [[system]]
 id = "crm"
@@ -226,3 +228,58 @@ async def test_an_erasure_by_mail_through_tasks_to_the_outcome(
     assert "(artikel 19 AVG): Incassobureau." in text
     assert "klacht indienen bij de Autoriteit Persoonsgegevens" in text
     assert outcome["Content-Language"] == "nl"
+
+
+def _crm_task(reference: str, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    listed = _json(["tasks", "list", reference], capsys)
+    assert isinstance(listed, list)
+    return next(t for t in listed if t["system"] == "crm")
+
+
+async def test_the_owners_reply_by_mail_threads_to_the_crm_task_and_waits(
+    office: Office, relay: tuple[Relay, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CRM's owner is reached by mail; their answer to the `task_owner` mail (our
+    Message-ID in In-Reply-To) is stored with the case and shown on the task until a person
+    records the result."""
+    sink, _ = relay
+    await office.send(build_mail(subject="Verwijderen", body=ERASURE), sender=PERSON)
+    [ack, *_] = [m for _, m in outbound(office.desk) if m["To"] == PERSON]
+    reference = str(ack["Subject"]).split("]")[0].strip(" [")
+    code_, _, err = run_cli(["cases", "verify", reference, "--note", "paspoort gezien"], capsys)
+    assert code_ == 0, err
+    [asked] = [m for _, m in outbound(office.desk) if m["To"] == CRM_OWNER]
+    task_id = _crm_task(reference, capsys)["id"]
+    subject = (
+        f"Re: [{reference}] Taak {task_id} voor CRM (relatiebeheer): verzoek van een betrokkene"
+    )
+
+    reply = build_mail(
+        sender=f"CRM-beheer <{CRM_OWNER}>",
+        subject=subject,
+        body="Relatie geanonimiseerd via Relatie > Acties > Anonimiseren.",
+        in_reply_to=str(asked["Message-ID"]),
+    )
+    result = process_message(office.desk, reply, now=utcnow(), source="test")
+    assert (result.action, result.case) == ("threaded", reference)
+
+    _, listed, _ = run_cli(["tasks", "list", reference], capsys)
+    [line] = [x for x in listed.splitlines() if " crm " in x]
+    assert line.endswith("(reply received / antwoord ontvangen)")
+    waiting = _crm_task(reference, capsys)
+    assert (waiting["state"], waiting["result"], waiting["reply_received"]) == ("open", None, True)
+    shown = _json(["cases", "show", reference], capsys)
+    assert isinstance(shown, dict)
+    [stored] = [m for m in shown["messages"] if m["subject"] == subject]
+    assert stored["direction"] == "in" and "task_reply" in stored["flags"]
+    [event] = [e for e in shown["events"] if e["action"] == "task_reply_received"]
+    assert event["actor"] == "owner" and event["details"]["task"] == task_id
+
+    await office.deliver()  # Slack is off: the secretariat is asked to confirm by mail
+    [confirm] = sink.to(office.desk.settings.alert_address)
+    assert f"Antwoord ontvangen op taak {task_id} (CRM (relatiebeheer))" in str(confirm["Subject"])
+    args = ["tasks", "done", str(task_id), "--result", "erased", "--note", "bevestigd"]
+    code_, _, err = run_cli(args, capsys)
+    assert code_ == 0, err
+    done = _crm_task(reference, capsys)
+    assert (done["state"], done["result"]) == ("done", "erased")

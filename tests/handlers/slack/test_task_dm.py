@@ -173,3 +173,35 @@ async def test_a_processors_reply_asks_for_confirmation_in_the_case_thread(
         for t in thread
     )
     assert task.state == "open" and task.reply_at is not None
+
+
+async def test_an_owners_reply_by_mail_is_told_in_the_case_thread(slack: Harness) -> None:
+    """The financial administration's owner is reached by mail; their answer threads to the
+    task and the case thread asks a person to record the result (no mail to the secretariat)."""
+    reference = await _verified_erasure(slack)
+    [task] = [
+        r.task
+        for r in work.list_tasks(slack.desk, reference=reference)
+        if r.task.system == "financien"
+    ]
+    [asked] = [m for _, m in outbound(slack.desk) if m["To"] == "financien@proambt.nl"]
+    reply = build_mail(
+        sender="Financiën <financien@proambt.nl>",
+        subject=f"Re: {asked['Subject']}",
+        body="Debiteur geblokkeerd.",
+        in_reply_to=str(asked["Message-ID"]),
+    )
+    result = process_message(slack.desk, reply, now=slack.clock(), source="test")
+    assert result.reason == f"reply from the owner of financien to task {task.id}"
+    await slack.deliver()
+    thread = [
+        c.args["text"] for c in slack.stub.ok_calls("chat.postMessage") if c.args.get("thread_ts")
+    ]
+    assert (
+        f"{reference}: Reply received from Financiële administratie to task #{task.id}: read "
+        f"it and record the result (dsr tasks done {task.id} --result R) / Antwoord ontvangen "
+        f"van Financiële administratie op taak #{task.id}: lees het en leg het resultaat vast"
+    ) in thread
+    assert not [m for _, m in outbound(slack.desk) if "Antwoord ontvangen" in str(m["Subject"])]
+    [row] = [r for r in work.list_tasks(slack.desk, reference=reference) if r.task.id == task.id]
+    assert work.task_json(row)["reply_received"] is True and row.task.state == "open"
