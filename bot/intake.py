@@ -125,39 +125,64 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
         return _quarantine(desk, raw, now=now, reason=unusable)
     mail = _sane_ids(parse_message(raw, max_attachment_bytes=desk.settings.max_attachment_bytes))
     key = (mail.message_id or f"sha256:{mail.content_hash}")[:998]
-    stored = _store_first(desk, mail, raw, key=key, now=now, source=source)
-    if isinstance(stored, IntakeResult):
-        return stored
     # Recognition runs with no transaction open: a slow mail never holds the write lock.
     found = recognise(desk, mail)
-    with desk.transaction() as session:
-        if not claim_received(session=session, message_row_id=stored.id):
-            return _duplicate(session, key)
-        record = Inbound(dedupe_key=key, flags=[f"source:{source}"], message_row_id=stored.id)
-        result = _route(desk, session, mail, record, found, received_at=stored.at, now=now)
-        if result.action == "review":
-            item_id = add_review_item(
-                session=session,
-                message_row_id=stored.id,
-                category=found.category,
-                also=found.also,
-                confidence=found.confidence,
-                evidence=found.evidence,
-                language=found.language,
-                reason=result.reason,
-                received_at=stored.at,
-                now=now,
+    try:
+        with desk.transaction() as session:
+            stored = _store(session, mail, raw, key=key, now=now, source=source)
+            if isinstance(stored, IntakeResult):
+                return stored
+            result = _route_stored(
+                desk, session, mail, stored, found, key=key, source=source, now=now
             )
-            queue_review_post(desk, session=session, item_id=item_id, now=now)
-        finish_received(
+    except (DBAPIError, OSError):
+        raise
+    except Exception:
+        # Routing failed on this mail (a fault of ours): it is stored anyway, not yet routed,
+        # before the caller hears of the failure; the next delivery of the same mail routes it.
+        with desk.transaction() as session:
+            _store(session, mail, raw, key=key, now=now, source=source)
+        raise
+    logger.info("intake %s case=%s source=%s size=%d", result.action, result.case, source, len(raw))
+    return result
+
+
+def _route_stored(
+    desk: Desk,
+    session: Session,
+    mail: ParsedMail,
+    stored: _Stored,
+    found: Classification,
+    *,
+    key: str,
+    source: str,
+    now: datetime,
+) -> IntakeResult:
+    """Route the stored mail in the transaction that stored it (or that claimed it)."""
+    record = Inbound(dedupe_key=key, flags=[f"source:{source}"], message_row_id=stored.id)
+    result = _route(desk, session, mail, record, found, received_at=stored.at, now=now)
+    if result.action == "review":
+        item_id = add_review_item(
             session=session,
             message_row_id=stored.id,
-            case_id=record.case_id,
-            action=result.action,
+            category=found.category,
+            also=found.also,
+            confidence=found.confidence,
+            evidence=found.evidence,
+            language=found.language,
             reason=result.reason,
-            flags=record.flags,
+            received_at=stored.at,
+            now=now,
         )
-    logger.info("intake %s case=%s source=%s size=%d", result.action, result.case, source, len(raw))
+        queue_review_post(desk, session=session, item_id=item_id, now=now)
+    finish_received(
+        session=session,
+        message_row_id=stored.id,
+        case_id=record.case_id,
+        action=result.action,
+        reason=result.reason,
+        flags=record.flags,
+    )
     return result
 
 
@@ -202,36 +227,31 @@ class _Stored:
     at: datetime
 
 
-def _store_first(
-    desk: Desk, mail: ParsedMail, raw: bytes, *, key: str, now: datetime, source: str
+def _store(
+    session: Session, mail: ParsedMail, raw: bytes, *, key: str, now: datetime, source: str
 ) -> _Stored | IntakeResult:
-    """Store the mail before anything else is decided: once this commits, it is never lost.
-    A mail stored earlier but never routed (a crash between the two steps) is routed now."""
-    with desk.transaction() as session:
-        row_id = add_received(
-            session=session,
-            dedupe_key=key,
-            message_id=mail.message_id,
-            at=now,
-            subject=mail.subject[:500],
-            sender=mail.sender,
-            raw=raw,
-            flags=[f"source:{source}"],
-        )
-        if row_id is not None:
-            return _Stored(row_id, now)
-        state = find_stored(session=session, direction="in", dedupe_key=key)
+    """Store the mail, in the transaction that routes it: it is on disk, routed, before the
+    server that handed it over hears that we took it. A mail stored before but never routed
+    (routing failed on it) is claimed and routed now; any other one stored before is a
+    duplicate."""
+    row_id = add_received(
+        session=session,
+        dedupe_key=key,
+        message_id=mail.message_id,
+        at=now,
+        subject=mail.subject[:500],
+        sender=mail.sender,
+        raw=raw,
+        flags=[f"source:{source}"],
+    )
+    if row_id is not None:
+        return _Stored(row_id, now)
+    state = find_stored(session=session, direction="in", dedupe_key=key)
     if state is None:  # the row that conflicted is committed and visible to this statement
         raise TemporaryIntakeError("the stored mail could not be read back")
-    if state.action != RECEIVED:
+    if state.action != RECEIVED or not claim_received(session=session, message_row_id=state.id):
         return IntakeResult("duplicate", state.reference, None, "this mail was stored before")
     return _Stored(state.id, state.at)
-
-
-def _duplicate(session: Session, key: str) -> IntakeResult:
-    state = find_stored(session=session, direction="in", dedupe_key=key)
-    reference = state.reference if state is not None else None
-    return IntakeResult("duplicate", reference, None, "this mail was stored before")
 
 
 def _unusable(desk: Desk, raw: bytes) -> str | None:

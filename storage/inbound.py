@@ -1,8 +1,8 @@
-"""The inbound mail's own row through intake: stored first, routed after recognition.
+"""The inbound mail's own row through intake: stored and routed in one transaction.
 
-Intake stores a mail (action `received`) in one short transaction, recognises it with no
-transaction open, and routes it in a second one. A row still `received` was stored but not yet
-routed (a crash or a time-out between the two): the next delivery of the same mail routes it.
+Intake recognises a mail with no transaction open, then stores it and routes it in one
+transaction. A row still `received` (routing failed on the mail, so it was stored alone): the
+next delivery of the same mail claims and routes it.
 """
 
 from __future__ import annotations

@@ -399,6 +399,31 @@ def test_a_mail_recognition_fails_on_is_stored_and_goes_to_a_person(
     assert mail_outbox(desk) == []
 
 
+def test_a_mail_routing_fails_on_is_stored_and_routed_at_its_next_delivery(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store and route are one transaction; when routing fails (a fault of ours) the mail is
+    stored alone before the caller hears of it, and the server's retry routes that row."""
+    raw = request(message_id="<route-bug@example.nl>")
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("routing bug")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("bot.intake._route", broken)
+        with pytest.raises(RuntimeError):
+            process_message(desk, raw, now=T0, source="t")
+    assert [m.action for m in inbound(desk)] == ["received"]
+    assert all_cases(desk) == [] and mail_outbox(desk) == []
+    result = process_message(desk, raw, now=T0 + timedelta(minutes=5), source="t")
+    assert result.action == "created"
+    (stored,) = inbound(desk)
+    assert stored.action == "created"
+    (case,) = all_cases(desk)
+    assert case.received_at == T0  # the clock runs from the first delivery, when it was stored
+    assert process_message(desk, raw, now=T0, source="t").action == "duplicate"
+
+
 def test_a_short_english_request_is_acknowledged_in_english_from_its_headers(desk: Desk) -> None:
     """Too few words to count ("Dutch when unsure"): the mail client's Content-Language and
     the subject decide, so the writer is not answered in Dutch."""
