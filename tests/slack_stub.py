@@ -41,6 +41,7 @@ class SlackStub:
     downloads: list[str] = field(default_factory=list)  # Authorization header of each download
     _failures: list[_Failure] = field(default_factory=list)
     _messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _replies: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # by parent
     _ts: int = 0
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
@@ -70,6 +71,10 @@ class SlackStub:
     def messages(self) -> dict[str, dict[str, Any]]:
         """The channel messages as they stand now, by ts (posts with updates applied)."""
         return self._messages
+
+    def replies(self, thread_ts: str) -> dict[str, dict[str, Any]]:
+        """The replies in a message's thread as they stand now, by ts."""
+        return self._replies.setdefault(thread_ts, {})
 
     async def wait_for(self, check: Callable[[SlackStub], bool], timeout: float = 5.0) -> None:
         assert self._changed is not None
@@ -161,7 +166,9 @@ class SlackStub:
             case "chat.postMessage":
                 self._ts += 1
                 ts = f"1700000000.{self._ts:06d}"
-                if not args.get("thread_ts"):
+                if args.get("thread_ts"):
+                    self.replies(str(args["thread_ts"]))[ts] = dict(args)
+                else:
                     self._messages[ts] = dict(args)
                 return {"ok": True, "channel": args.get("channel"), "ts": ts}
             case "chat.update":
@@ -174,6 +181,8 @@ class SlackStub:
             case "conversations.history":  # newest first, metadata included
                 found = [{"ts": ts, **m} for ts, m in sorted(self._messages.items())[::-1]]
                 return {"ok": True, "messages": found[: int(args.get("limit") or 100)]}
+            case "conversations.replies":
+                return self._thread(args)
             case "conversations.members":
                 return {"ok": True, "members": sorted(self.members)}
             case "conversations.info":
@@ -183,3 +192,17 @@ class SlackStub:
                 return {"ok": True, "message_ts": "1700000000.999999"}
             case _:
                 return {"ok": True}
+
+    def _thread(self, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies: the parent, then its replies oldest first, metadata
+        included, in pages of `limit` with a cursor to the next."""
+        parent = str(args.get("ts") or "")
+        if parent not in self._messages:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [{"ts": parent, **self._messages[parent]}]
+        thread += [{"ts": ts, **m} for ts, m in sorted(self.replies(parent).items())]
+        start, size = int(args.get("cursor") or 0), int(args.get("limit") or 1000)
+        page: dict[str, Any] = {"ok": True, "messages": thread[start : start + size]}
+        if start + size < len(thread):
+            page["response_metadata"] = {"next_cursor": str(start + size)}
+        return page

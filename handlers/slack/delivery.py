@@ -24,7 +24,7 @@ from handlers.slack.breach_delivery import deliver_breach
 from handlers.slack.deps import SlackDeps
 from handlers.slack.failures import Failure, retry_at, slack_failure
 from handlers.slack.home import refresh_homes
-from handlers.slack.posted_lookup import find_case_message
+from handlers.slack.posted_lookup import NoteMark, find_case_message
 from handlers.slack.reviews import deliver_review
 from handlers.slack.sender import (
     Posted,
@@ -60,6 +60,11 @@ class Row:
     def of(cls, item: OutboxItem) -> Row:
         payload = json.loads(item.payload or b"{}")
         return cls(item.id or 0, item.case_id, item.kind, payload, item.attempts)
+
+    @property
+    def mark(self) -> NoteMark:
+        """What a note in a thread carries, and how a row sent again finds it."""
+        return NoteMark(row_id=self.id, attempts=self.attempts)
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class SlackDelivery:
             why = await deliver_task_dm(self.deps, row.payload)
             return Result(DROPPED, why) if why else Result("sent")
         if row.kind in REVIEW_KINDS:
-            dropped = await deliver_review(self.deps, row.kind, row.payload)
+            dropped = await deliver_review(self.deps, row.kind, row.payload, mark=row.mark)
             return Result(DROPPED, dropped) if dropped else Result("sent")
         if row.kind == BREACH_POSTED:
             dropped = await deliver_breach(self.deps, row.payload)
@@ -162,7 +167,7 @@ class SlackDelivery:
             return Result("sent")
         holder: list[Posted] = []
         try:
-            await post_note(self.deps, case, row.payload, posted=holder)
+            await post_note(self.deps, case, row.payload, mark=row.mark, posted=holder)
         except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             if holder:  # the case message went out; remember it before retrying the note
                 await asyncio.to_thread(self._remember, case, holder[0])

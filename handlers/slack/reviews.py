@@ -15,6 +15,7 @@ from bot.categories import UnknownKind
 from bot.review_queue import REMINDER
 from handlers.slack.deps import LIST_LIMIT, SlackDeps
 from handlers.slack.guard import Verdict, admit, user_of
+from handlers.slack.posted_lookup import NoteMark
 from handlers.slack.review_blocks import (
     build_review_list,
     build_review_message,
@@ -51,8 +52,11 @@ def _remember(deps: SlackDeps, item_id: int, channel: str, ts: str) -> None:
         remember_review_message(session=session, item_id=item_id, channel=channel, ts=ts)
 
 
-async def deliver_review(deps: SlackDeps, kind: str, payload: Mapping[str, Any]) -> str | None:
-    """Post or update the item's message, or post a reminder in its thread. None when sent;
+async def deliver_review(
+    deps: SlackDeps, kind: str, payload: Mapping[str, Any], *, mark: NoteMark
+) -> str | None:
+    """Post or update the item's message, or post a reminder in its thread (marked with its
+    outbox row, and not posted again when a row sent again finds it there). None when sent;
     otherwise why the row is dropped. Slack's errors are left to the worker to classify."""
     item_id = int(payload.get("review") or 0)
     shown = await deps.db(_shown, deps, item_id)
@@ -64,8 +68,15 @@ async def deliver_review(deps: SlackDeps, kind: str, payload: Mapping[str, Any])
         if shown.view.state != "waiting":
             return "the item was decided before the reminder went out"
         text = review_reminder_text(item_id, int(payload.get("waiting_days") or 0))
-        channel = shown.channel or deps.channel
-        await deps.client.chat_postMessage(channel=channel, thread_ts=shown.ts, text=text)
+        if shown.channel and shown.ts:
+            if await mark.already_posted(deps, channel=shown.channel, thread_ts=shown.ts):
+                return None
+        await deps.client.chat_postMessage(
+            channel=shown.channel or deps.channel,
+            thread_ts=shown.ts,
+            text=text,
+            metadata=mark.metadata,
+        )
         return None
     text, blocks = build_review_message(shown.view, tz=deps.desk.tz)
     if shown.ts and shown.channel:

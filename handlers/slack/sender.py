@@ -13,7 +13,7 @@ from bot.download_upkeep import download_note
 from bot.tasks import systems_answered
 from handlers.slack.blocks import build_case_message
 from handlers.slack.deps import SlackDeps
-from handlers.slack.posted_lookup import case_metadata
+from handlers.slack.posted_lookup import NoteMark, case_metadata
 from handlers.slack.texts import thread_note
 from storage.models import Case
 
@@ -62,12 +62,16 @@ async def post_case(deps: SlackDeps, case: Case) -> Posted | None:
 
 
 async def post_note(
-    deps: SlackDeps, case: Case, payload: dict[str, Any], *, posted: list[Posted]
+    deps: SlackDeps, case: Case, payload: dict[str, Any], *, mark: NoteMark, posted: list[Posted]
 ) -> None:
-    """A follow-up in the case's thread; posts the case message first when there is none.
-    A new case message is appended to `posted` as soon as it exists."""
+    """A follow-up in the case's thread, marked with its outbox row; posts the case message
+    first when there is none. A new case message is appended to `posted` as soon as it exists.
+    A row sent again into an existing thread posts nothing when its note is there already."""
     channel, ts = case.slack_channel, case.slack_ts
-    if not (channel and ts):
+    if channel and ts:
+        if await mark.already_posted(deps, channel=channel, thread_ts=ts):
+            return
+    else:
         first = await post_case(deps, case)
         if first is not None:
             posted.append(first)
@@ -76,6 +80,7 @@ async def post_note(
         channel=channel or deps.channel,
         thread_ts=ts,
         text=f"{case.reference}: {note_text(payload)}",
+        metadata=mark.metadata,
     )
 
 
