@@ -2,6 +2,10 @@
 of what happened and when something last succeeded. `/readyz` and `/metrics` read it
 (handlers/health); nothing here knows Prometheus.
 
+A part whose trouble is usually brief (a socket that reconnects by itself) reports it with a
+grace period: it counts only once it has lasted that long, judged at read time with the
+monitor's clock, so `/readyz` does not flap on a short cut.
+
 Label values are short machine words (`created`, `mail`, `ratelimited`); anything else (an
 address, a reference, free text) is replaced by `other`, so no personal data can reach a label.
 """
@@ -53,30 +57,46 @@ class Monitor:
         self._counts: dict[str, dict[Labels, float]] = {}
         self._observed: dict[str, dict[Labels, Observed]] = {}
         self._marks: dict[str, float] = {}
+        self._pending: dict[str, tuple[str, float]] = {}  # part -> (trouble, counts from)
 
     def started(self, part: str) -> None:
         with self._lock:
+            self._pending.pop(part, None)
             self._parts[part] = PartState(running=True)
 
     def stopped(self, part: str, *, error: str = "") -> None:
         with self._lock:
+            self._pending.pop(part, None)
             self._parts[part] = PartState(running=False, trouble=error or "stopped")
 
-    def trouble(self, part: str, what: str) -> None:
-        """The part runs but cannot do its work (`what`: our words, no personal data)."""
+    def trouble(self, part: str, what: str, *, grace: float = 0.0) -> None:
+        """The part runs but cannot do its work (`what`: our words, no personal data). With
+        `grace` (seconds) it counts only once it has lasted that long; telling it again while
+        it lasts does not restart the wait."""
         with self._lock:
             state = self._parts.get(part, PartState(running=True))
+            if grace > 0 and not state.trouble:
+                self._pending.setdefault(part, (what, self.monotonic() + grace))
+                return
             self._parts[part] = PartState(running=state.running, trouble=what)
 
     def recovered(self, part: str) -> None:
         with self._lock:
+            self._pending.pop(part, None)
             state = self._parts.get(part)
             if state is not None and state.trouble and state.running:
                 self._parts[part] = PartState(running=True)
 
     def parts(self) -> dict[str, PartState]:
+        """Each part's state now: a trouble reported with a grace period shows once it is due."""
         with self._lock:
-            return dict(self._parts)
+            found = dict(self._parts)
+            now = self.monotonic()
+            for part, (what, due) in self._pending.items():
+                state = found.get(part, PartState(running=True))
+                if now >= due and state.running and not state.trouble:
+                    found[part] = PartState(running=True, trouble=what)
+            return found
 
     def count(self, name: str, amount: float = 1.0, **labels: str) -> None:
         key = _labels(labels)

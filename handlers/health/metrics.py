@@ -35,6 +35,10 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "dsr_slack_api_errors": ("Slack Web API calls that failed, by Slack's error", ("error",)),
     "dsr_sweeps": ("Scheduler sweeps run, by sweep and outcome", ("sweep", "outcome")),
+    "dsr_slack_socket_reconnects": (
+        "Times the Slack Socket Mode connection was opened again after the first",
+        (),
+    ),
 }
 SUMMARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "dsr_sweep_duration_seconds": ("Time a scheduler sweep took", ("sweep",)),

@@ -72,7 +72,10 @@ async def run_slack(desk: Desk, stop: asyncio.Event, *, clock: Callable[[], date
         logger.warning("slack: no DSR_SLACK_CHANNEL or DSR_SLACK_ALLOWED_USERGROUP; nobody may act")
     if settings.slack_app_token:
         listener = serve_socket(
-            bolt, app_token=settings.slack_app_token.get_secret_value(), stop=stop
+            bolt,
+            app_token=settings.slack_app_token.get_secret_value(),
+            stop=stop,
+            monitor=desk.monitor,
         )
     else:
         listener = serve_http(bolt, listen=settings.slack_http_listen, stop=stop)

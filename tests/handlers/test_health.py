@@ -27,7 +27,7 @@ from sqlmodel import select
 
 from bot.desk import Desk
 from bot.intake import process_message
-from bot.monitor import OTHER, Monitor, label_value
+from bot.monitor import OTHER, Monitor, PartState, label_value
 from handlers.health.server import bound_address, start_health
 from handlers.mail.delivery import OutboxWorker, SmtpRelay
 from handlers.mail.imap_service import build_poller
@@ -243,6 +243,24 @@ def test_label_values_are_machine_words_only() -> None:
     monitor = Monitor()
     monitor.count("dsr_slack_api_errors", error="jan@example.nl")
     assert monitor.counts("dsr_slack_api_errors") == {(("error", OTHER),): 1.0}
+
+
+def test_trouble_with_a_grace_period_counts_once_it_has_lasted_that_long() -> None:
+    clock = [0.0]
+    monitor = Monitor(monotonic=lambda: clock[0])
+    monitor.started("link")
+    monitor.trouble("link", "down", grace=30)
+    clock[0] = 20.0
+    monitor.trouble("link", "down", grace=30)  # told again: the wait runs from the first
+    assert monitor.parts()["link"].healthy
+    clock[0] = 30.0
+    assert monitor.parts()["link"] == PartState(running=True, trouble="down")
+    monitor.recovered("link")
+    clock[0] = 100.0
+    assert monitor.parts()["link"].healthy
+    monitor.trouble("link", "down", grace=30)
+    monitor.stopped("link")
+    assert monitor.parts()["link"] == PartState(running=False, trouble="stopped")
 
 
 async def test_imap_poll_age_comes_from_the_last_round(desk: Desk, tmp_path: Path) -> None:

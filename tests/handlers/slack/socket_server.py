@@ -2,7 +2,8 @@
 
 It behaves like Slack: on every connection it says `hello`, then sends every envelope not yet
 acknowledged (Slack re-sends what got no ack, with the same envelope id), records the acks,
-and can close a connection or lose the next ack of an envelope, as a network cut would."""
+and can close a connection or lose the next ack of an envelope, as a network cut would, or
+go away (refuse new connections) until told to come back, as an outage would."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ class SocketStandIn:
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)  # envelope id -> the ack
     answers: list[dict[str, Any]] = field(default_factory=list)  # every ack, lost ones too
     connections: int = 0
+    refused: int = 0  # connection attempts refused while away
+    away: bool = False
     _pending: dict[str, Envelope] = field(default_factory=dict)  # not acknowledged yet
     _lose_ack: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -76,6 +79,14 @@ class SocketStandIn:
         if self._socket is not None:
             await self._socket.close()
 
+    async def go_away(self) -> None:
+        """Close the connection and refuse new ones (503) until `come_back`."""
+        self.away = True
+        await self.drop()
+
+    def come_back(self) -> None:
+        self.away = False
+
     async def ack(self, envelope_id: str) -> dict[str, Any]:
         await self.wait_for(lambda s: envelope_id in s.acks)
         return self.acks[envelope_id]
@@ -87,7 +98,11 @@ class SocketStandIn:
         self.sent.append(envelope)
         await socket.send_json(envelope)
 
-    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+    async def _link(self, request: web.Request) -> web.StreamResponse:
+        if self.away:
+            self.refused += 1
+            await self._notify()
+            return web.Response(status=503)
         socket = web.WebSocketResponse(autoping=True)
         await socket.prepare(request)
         self._socket = socket
