@@ -6,6 +6,10 @@ apostrophe, which the spreadsheet reads as "this cell is text". Other values (nu
 and safe strings are written as they are; quoting stays with the csv module.
 A plain negative number written as a string ("-5", "-0.25") is left as it is: a spreadsheet
 reads it as that number, not as a formula, and the apostrophe would turn it into text.
+
+The same holds after each `;` in a cell. The csv module quotes a cell only for a comma, a
+quote or a line break, and Excel opens a .csv with the system's list separator, which is `;`
+in a Dutch Windows: "a;=1+1;b" is then three cells, the second a formula. So "a;'=1+1;b".
 """
 
 from __future__ import annotations
@@ -15,15 +19,24 @@ from collections.abc import Mapping
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NEGATIVE = re.compile(r"-[0-9]+(?:\.[0-9]+)?")
+_LIST_SEPARATOR = re.compile(r"(;)")
 
 
 def safe_cell(value: object) -> object:
-    """`value`, with an apostrophe in front when it is text a spreadsheet would run."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+    """`value`, with an apostrophe in front of the text a spreadsheet would run: at its start,
+    and after each `;`, where a spreadsheet splitting on `;` starts a cell."""
+    if not isinstance(value, str):
         return value
-    if _PLAIN_NEGATIVE.fullmatch(value):
-        return value
-    return "'" + value
+    if ";" not in value:
+        return _text(value)
+    made = "".join(_text(piece) for piece in _LIST_SEPARATOR.split(value))
+    return value if made == value else made
+
+
+def _text(piece: str) -> str:
+    if not piece.startswith(FORMULA_STARTS) or _PLAIN_NEGATIVE.fullmatch(piece):
+        return piece
+    return "'" + piece
 
 
 def safe_row(row: Mapping[str, object]) -> dict[str, object]:

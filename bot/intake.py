@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from bot.breach_mail import open_from_mail, take_reply, thread_of
@@ -135,11 +135,12 @@ def _process(desk: Desk, raw: bytes, *, now: datetime, source: str) -> IntakeRes
             result = _route_stored(
                 desk, session, mail, stored, found, key=key, source=source, now=now
             )
-    except (DBAPIError, OSError):
-        raise
+    except (OperationalError, InterfaceError, OSError):
+        raise  # the database or the disk is away: storing the mail alone would fail as well
     except Exception:
-        # Routing failed on this mail (a fault of ours): it is stored anyway, not yet routed,
-        # before the caller hears of the failure; the next delivery of the same mail routes it.
+        # Routing failed on this mail (a fault of ours, the database refusing one of its values
+        # included): it is stored anyway, not yet routed, before the caller hears of the
+        # failure; the next delivery of the same mail routes it.
         with desk.transaction() as session:
             _store(session, mail, raw, key=key, now=now, source=source)
         raise
@@ -474,7 +475,11 @@ def _reply(
     check = session.get(IdentityCheck, case.id)
     code_address = check.sent_to if check is not None else None
     known = {normalise_address(a) for a in (case.requester, code_address) if a}
-    from_requester = bool(mail.sender) and normalise_address(mail.sender) in known
+    from_requester = (
+        bool(mail.sender)
+        and not mail.other_senders  # a second From mailbox: DMARC may have checked that one
+        and normalise_address(mail.sender) in known
+    )
     forged = "dmarc" in auth_failures(
         mail.authentication_results, trusted=desk.settings.trusted_authserv_id
     )

@@ -72,7 +72,8 @@ def handle_task_reply(
         mail.authentication_results, trusted=desk.settings.trusted_authserv_id
     )
     sender = normalise_address(mail.sender) if mail.sender else ""
-    from_asked = bool(sender) and sender == normalise_address(asked)
+    # A From naming a second mailbox passes DMARC on the other one, or on none: not the asked.
+    from_asked = bool(sender) and not mail.other_senders and sender == normalise_address(asked)
     if not from_asked or forged:
         return _flagged(desk, session=session, case=case, task=task, now=now, forged=forged)
     name = system.name if system is not None else task.system

@@ -115,6 +115,15 @@ def is_machine_sender(address: str) -> bool:
     return local.lower() in _DAEMONS or is_noreply(address) or bool(_MACHINE_LOCAL.match(local))
 
 
+# A header value quoted in a reason goes into a stored row that is not sealed: control
+# characters (a NUL, which PostgreSQL refuses in text, included) are left out, and it is cut.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(value: str) -> str:
+    return " ".join(_CONTROL.sub(" ", value).split())[:80]
+
+
 def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
@@ -128,7 +137,7 @@ def _header_rule(headers: Mapping[str, str], sender: str) -> tuple[MachineKind, 
         return "bounce", "sender is a mail system without an address"
     auto = h.get("auto-submitted", "").strip().lower()
     if auto and auto.split(";")[0].strip() != "no":  # RFC 3834 section 5
-        return "auto_reply", f"Auto-Submitted: {auto}"
+        return "auto_reply", f"Auto-Submitted: {_shown(auto)}"
     if "return-path" in h and not h["return-path"].strip("<> \t"):  # RFC 5321 section 4.5.5
         return "auto_reply", "empty Return-Path (null reverse-path)"
     precedence = h.get("precedence", "").strip().lower()
@@ -136,19 +145,19 @@ def _header_rule(headers: Mapping[str, str], sender: str) -> tuple[MachineKind, 
         return ("list" if precedence == "list" else "auto_reply"), f"Precedence: {precedence}"
     for name in _AUTO_REPLY_HEADERS:
         if h.get(name, "").strip():
-            return "auto_reply", f"{name}: {h[name].strip()[:80]}"
+            return "auto_reply", f"{name}: {_shown(h[name])}"
     if h.get("x-apple-action", "").strip().lower() == "vacation":  # iCloud vacation reply
         return "auto_reply", "X-Apple-Action: VACATION"
     if _AUTO_MAILER.search(h.get("x-mailer", "")):
-        return "auto_reply", f"X-Mailer: {h['x-mailer'].strip()[:80]}"
+        return "auto_reply", f"X-Mailer: {_shown(h['x-mailer'])}"
     suppress = {v.strip().lower() for v in h.get("x-auto-response-suppress", "").split(",")}
     if suppress & _SUPPRESS:
-        return "auto_reply", f"X-Auto-Response-Suppress: {h['x-auto-response-suppress'].strip()}"
+        return "auto_reply", f"X-Auto-Response-Suppress: {_shown(h['x-auto-response-suppress'])}"
     for name in _LIST_HEADERS:
         if h.get(name, "").strip():
-            return "list", f"{name}: {h[name].strip()[:80]}"
+            return "list", f"{name}: {_shown(h[name])}"
     if h.get("x-loop", "").strip():
-        return "loop", f"X-Loop: {h['x-loop'].strip()}"
+        return "loop", f"X-Loop: {_shown(h['x-loop'])}"
     return None
 
 

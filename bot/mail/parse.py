@@ -75,6 +75,9 @@ class ParsedMail:
     size: int
     content_hash: str
     defects: tuple[str, ...]
+    # The From header's mailboxes after the first (RFC 5322 allows several): a mail whose From
+    # names more than one is nobody's in particular, as DMARC checks one From domain at most.
+    other_senders: tuple[str, ...] = ()
 
 
 @dataclass
@@ -140,6 +143,7 @@ def _parse_message(raw: bytes, max_attachment_bytes: int, defects: list[str]) ->
         subject=one_line(heads.get("Subject", "")),
         sender=senders[0][1] if senders else "",
         sender_name=senders[0][0] if senders else "",
+        other_senders=tuple(address for _, address in senders[1:]),
         reply_to=next((a for _, a in found("Reply-To")), None),
         recipients=tuple(dict.fromkeys(a for name in _RECIPIENTS for _, a in found(name))),
         return_path=return_path(heads),
