@@ -99,3 +99,61 @@ def test_reflow_wraps_prose_at_72_without_splitting_hyphenated_words() -> None:
     lines = text.splitlines()
     assert len(lines) > 1 and all(len(line) <= 72 for line in lines)
     assert text.split() == words
+
+
+def test_reflow_wraps_a_one_line_paragraph_and_keeps_links_and_codes_whole() -> None:
+    # A one-line paragraph went out at ~100 characters; RFC 5322 asks for lines of at most 78.
+    url = "https://desk.example.nl/d/" + "x" * 80
+    sentence = "Wij hebben de ontvangers van uw gegevens op de hoogte gebracht (artikel 19 AVG)."
+    text = reflow(f"{sentence} Zie {url} voor uw kopie.\n\n    123456\n")
+    lines = text.splitlines()
+    assert all(len(line) <= 72 for line in lines if url not in line)
+    assert url in lines and "    123456" in lines
+    assert " ".join(text.split()) == f"{sentence} Zie {url} voor uw kopie. 123456"
+
+
+def test_reflow_keeps_list_items_and_table_rows_on_their_own_lines() -> None:
+    long_item = "- DSR-2026-0008: " + "taak open, " * 10
+    text = reflow(
+        "Kenmerk:      DSR-2026-0007\nSoort:        inzage\n\n"
+        f"Open taken: 2\n{long_item}\n- DSR-2026-0009: klaar\n\n"
+        "  - " + "recht op inzage " * 6 + "\n"
+    )
+    lines = text.splitlines()
+    assert lines[:2] == ["Kenmerk:      DSR-2026-0007", "Soort:        inzage"]
+    assert lines[3] == "Open taken: 2" and lines[4].startswith("- DSR-2026-0008:")
+    assert lines[5].startswith("  taak open") and "- DSR-2026-0009: klaar" in lines
+    assert lines[-2].startswith("  - recht") and lines[-1].startswith("    recht")
+    assert all(len(line) <= 72 for line in lines)
+
+
+def test_reflow_joins_a_comma_ending_prose_line_with_the_next() -> None:
+    first = (
+        "If you do not agree, you can lodge a complaint with the Dutch Data Protection Authority,"
+    )
+    text = reflow(f"{first}\nthe Autoriteit Persoonsgegevens.\n")
+    assert all(len(line) <= 72 for line in text.splitlines())
+    assert text.split() == f"{first} the Autoriteit Persoonsgegevens.".split()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n not in {"digest", "reminder_secretariat"}])
+def test_every_line_of_a_rendered_mail_fits_72_characters(name: str, language: str) -> None:
+    rendered = render_mail(name, language=language, context=CONTEXT)
+    too_long = [
+        line
+        for line in rendered.text.splitlines()
+        if len(line) > 72 and CONTEXT["download_url"] not in line
+    ]
+    assert too_long == []
+
+
+@pytest.mark.parametrize(("language", "yes", "no"), [("nl", "ja", "nee"), ("en", "yes", "no")])
+def test_ack_asks_consent_with_the_words_the_reply_reader_accepts(
+    language: str, yes: str, no: str
+) -> None:
+    from bot.consent import consent_in
+
+    text = render_mail("ack", language=language, context=CONTEXT).text
+    assert f'"{yes}"' in text and f'"{no}"' in text
+    assert consent_in(yes) is True and consent_in(no) is False
