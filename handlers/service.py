@@ -100,13 +100,16 @@ async def run_plan(plan: Plan, stop: asyncio.Event, *, monitor: Monitor | None =
         task.add_done_callback(functools.partial(_stopped, parts, part.name))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    failed = bool(done - {stopper}) and not stop.is_set()
+    # A part that returns after a stop was asked for does what it should: only one that ends
+    # before it, or with an exception, is an error.
+    asked = stop.is_set()
+    failed = bool(done - {stopper}) and not asked
     for task in done - {stopper}:
         if task.exception() is not None:
             logger.error(
                 "%s: stopped with an error; shutting down", tasks[task], exc_info=task.exception()
             )
-        else:
+        elif not asked:
             logger.error("%s: stopped on its own; shutting down", tasks[task])
     stop.set()
     _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)

@@ -155,6 +155,7 @@ def test_serve_starts_logs_each_subsystem_and_stops_on_sigterm(tmp_path: Path) -
     remaining = process.communicate(timeout=5)[1]
     log = "".join(seen) + remaining
     assert process.returncode == 0, log
+    assert "ERROR" not in log
     assert "slack: off (no SLACK_BOT_TOKEN)" in log
     assert "database: sqlite" in log
     assert "stopped" in log

@@ -4,6 +4,9 @@ so a supervisor (systemd's Restart=on-failure) starts it again; a requested stop
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from handlers.service import Subsystem, run_plan
 
@@ -35,3 +38,22 @@ async def test_a_requested_stop_is_not_a_failure() -> None:
     stop = asyncio.Event()
     stop.set()
     assert not await run_plan([Subsystem("smtp", _steady)], stop)
+
+
+async def test_a_requested_stop_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    stop = asyncio.Event()
+    stop.set()
+    with caplog.at_level(logging.INFO, logger="dsr.serve"):
+        await run_plan([Subsystem("smtp", _steady), Subsystem("health", _steady)], stop)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "stopped" in caplog.messages
+
+
+async def test_a_part_that_returns_unasked_is_logged_as_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stop = asyncio.Event()
+    with caplog.at_level(logging.INFO, logger="dsr.serve"):
+        await run_plan([Subsystem("smtp", _steady), Subsystem("outbox", _returns)], stop)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == ["outbox: stopped on its own; shutting down"]
