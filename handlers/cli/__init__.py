@@ -13,11 +13,14 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
+import select
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
-EX_USAGE, EX_CONFIG = 2, 78
+# EX_PIPE: 128 + SIGPIPE, what a shell reports for a writer whose reader went away.
+EX_USAGE, EX_CONFIG, EX_PIPE = 2, 78, 141
 
 
 class Command(NamedTuple):
@@ -113,6 +116,30 @@ def _configuration_errors() -> tuple[type[Exception], ...]:
     return (SettingsError, StartupError, EncryptionKeyError)
 
 
+def _stdout_closed() -> bool:
+    """Whether it is our stdout whose reader went away (`dsr ... | head`), not a socket of the
+    command: a pipe without a reader polls as an error."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _reader_gone() -> int:
+    """The reader of stdout closed it: stop quietly with the shell's code for a pipe writer
+    stopped by SIGPIPE, and point stdout at /dev/null so that the flush at exit does not fail
+    again (the recipe in the Python docs, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EX_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """`dsr`; without `argv` it is the executable, one command in a process of its own."""
     words = sys.argv[1:] if argv is None else list(argv)
@@ -131,6 +158,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             gc.enable()
     try:
         code = int(args.func(args))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        code = _reader_gone()
     except Exception as exc:
         if not isinstance(exc, _configuration_errors()):
             raise

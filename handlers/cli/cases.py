@@ -15,7 +15,7 @@ from bot.download_upkeep import download_line, download_summary
 from bot.states import IllegalTransition, State
 from bot.views import case_detail, case_summary
 from handlers.cli import package
-from handlers.cli.common import actor, desk, fail, print_json
+from handlers.cli.common import CASE_LIST, actor, desk, fail, print_json, refusal
 from handlers.runtime import utcnow
 from storage.cases import get_case_by_reference
 
@@ -159,22 +159,42 @@ def run_show(args: argparse.Namespace) -> int:
     with the_desk.reading() as session:
         case = get_case_by_reference(session=session, reference=args.reference)
         if case is None:
-            return fail(str(core.UnknownCase(args.reference)))
+            return fail(str(core.UnknownCase(args.reference, listing=CASE_LIST)))
         detail = case_detail(case, session=session, now=now, tz=the_desk.tz)
         detail["download"] = download_summary(session, case_id=case.id, tz=the_desk.tz)
     if args.json:
         print_json(detail)
         return 0
-    for key, value in detail.items():
-        if key == "client_may_be_informed":
-            value = consent_word(value)
-        if key == "download":
-            value = download_line(value) or "-"
-        if key not in {"messages", "events"}:
-            print(f"{key:<16} {value}")
+    print_detail(detail)
+    return 0
+
+
+def print_detail(detail: dict[str, Any]) -> None:
+    """The terminal rendering of a case: one aligned line per field, then its messages
+    (direction, time, subject; never a body) and its audit trail."""
+    fields = {k: v for k, v in detail.items() if k not in {"messages", "events"}}
+    width = max(map(len, fields))
+    for key, value in fields.items():
+        print(f"{key:<{width}}  {_shown(key, value)}")
+    print(f"messages ({len(detail['messages'])})")
+    for message in detail["messages"]:
+        print(f"  {message['at']}  {message['direction']:<4} {message['subject'] or '-'}")
+    print(f"events ({len(detail['events'])})")
     for event in detail["events"]:
         print(f"  {event['at']}  {event['actor']:<20} {event['action']}")
-    return 0
+
+
+def _shown(key: str, value: Any) -> str:
+    """A field's value for a person: `-` for none, lists comma-joined, yes/no for booleans."""
+    if key == "client_may_be_informed":
+        return consent_word(value)
+    if key == "download":
+        return download_line(value) or "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    return "-" if value is None or value == "" else str(value)
 
 
 def _act(args: argparse.Namespace, call: Callable[..., Any], **kwargs: Any) -> int:
@@ -182,7 +202,7 @@ def _act(args: argparse.Namespace, call: Callable[..., Any], **kwargs: Any) -> i
     try:
         case = call(the_desk, reference=args.reference, actor=actor(), now=now, **kwargs)
     except REFUSALS as exc:
-        return fail(str(exc))
+        return fail(refusal(exc))
     summary = case_summary(case, now=now, tz=the_desk.tz)
     if args.json:
         print_json(summary)

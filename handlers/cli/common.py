@@ -7,7 +7,7 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings, load_settings
@@ -46,17 +46,43 @@ def fail(message: str, code: int = 1) -> int:
     return code
 
 
-def parse_moment(value: str) -> datetime:
-    """ISO 8601 with an offset; a bare date or naive time is refused (ambiguous)."""
+CASE_LIST = "dsr cases list"
+
+
+def refusal(exc: Exception) -> str:
+    """A refusal from the core as the terminal says it: an unknown case points at
+    `dsr cases list`, not at Slack's `/dsr list`."""
+    from bot.cases import UnknownCase
+
+    return exc.pointing_to(CASE_LIST) if isinstance(exc, UnknownCase) else str(exc)
+
+
+def parse_moment(value: str, *, tz: tzinfo | None = None) -> datetime:
+    """ISO 8601 with a time and an offset; a bare date or naive time is refused (ambiguous),
+    with the full moment to write instead (its offset from `tz` when given)."""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(
             f"{value!r} is not an ISO 8601 moment; write e.g. 2026-03-02T10:30:00+01:00"
         ) from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{value!r} has no UTC offset; add one, e.g. {value}+01:00 or {value}Z")
+    # Python reads the "+01:00" of "2026-01-31+01:00" as a time of day, not as an offset.
+    has_time = "T" in value.upper() or " " in value.strip()
+    if moment.tzinfo is None or not has_time:
+        raise ValueError(
+            f"{value!r} has no UTC offset (or no time); write it in full, e.g. "
+            f"{_full_moment(moment, has_time, tz)}"
+        )
     return moment
+
+
+def _full_moment(moment: datetime, has_time: bool, tz: tzinfo | None) -> str:
+    """What `moment` (its time, or midnight when only a date was given) looks like written in
+    full: with the offset of `tz` and in UTC, or with +01:00 and in UTC without one."""
+    naive = moment.replace(tzinfo=None) if has_time else datetime.combine(moment.date(), time())
+    local = naive.replace(tzinfo=tz or timezone(timedelta(hours=1)))
+    utc = local.astimezone(UTC).replace(tzinfo=None)
+    return f"{local.isoformat()} or {utc.isoformat()}Z"
 
 
 def number_of(what: str) -> Callable[[str], int]:

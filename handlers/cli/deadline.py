@@ -19,7 +19,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--identity-requested", help="ISO 8601 moment identity was asked for (EDPB clock)"
     )
-    parser.add_argument("--extended", action="store_true", help="also mark the extended date")
+    # In the outside contract's synopsis; the output always holds the extended date.
+    parser.add_argument(
+        "--extended",
+        action="store_true",
+        help="changes nothing: the output always holds the extended date",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
@@ -27,9 +32,11 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     config = settings()
     try:
-        received = parse_moment(args.received)
-        verified = parse_moment(args.verified) if args.verified else None
-        requested = parse_moment(args.identity_requested) if args.identity_requested else None
+        received = parse_moment(args.received, tz=config.tz)
+        verified = parse_moment(args.verified, tz=config.tz) if args.verified else None
+        requested = (
+            parse_moment(args.identity_requested, tz=config.tz) if args.identity_requested else None
+        )
     except ValueError as exc:
         return fail(str(exc), 2)
     deadline = compute_deadline(

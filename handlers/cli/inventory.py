@@ -44,9 +44,18 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    inventory = _load(settings().inventory_file)
-    if isinstance(inventory, int):
-        return inventory
+    path = settings().inventory_file
+    try:
+        inventory = load_inventory(path)
+    except InventoryMissing:
+        # The inventory is optional: without one the desk runs and creates no tasks.
+        if args.json:
+            print_json([])
+        else:
+            print(f"no inventory configured (no file at {path}); no tasks are created")
+        return 0
+    except InventoryError as exc:
+        return fail(str(exc), EX_CONFIG)
     rows = to_json(inventory)
     if args.json:
         print_json(rows)

@@ -10,7 +10,7 @@ from bot import tasks as core
 from bot.cases import ActionRefused, UnknownCase
 from bot.export_check import ExportFile, ExportRefused
 from bot.fulfilment import RESULTS
-from handlers.cli.common import actor, desk, fail, number_of, print_json
+from handlers.cli.common import actor, desk, fail, number_of, print_json, refusal
 from handlers.runtime import utcnow
 
 REFUSALS = (core.UnknownTask, UnknownCase, ActionRefused)
@@ -51,7 +51,7 @@ def run_list(args: argparse.Namespace) -> int:
     try:
         rows = core.list_tasks(desk(), reference=args.reference, open_only=args.open)
     except REFUSALS as exc:
-        return fail(str(exc))
+        return fail(refusal(exc))
     items = [core.task_json(row) for row in rows]
     if args.json:
         print_json(items)
@@ -86,7 +86,7 @@ def run_done(args: argparse.Namespace) -> int:
     except ExportRefused as exc:
         return fail(f"{exc}; nothing was stored", EX_DATAERR)
     except REFUSALS as exc:
-        return fail(str(exc))
+        return fail(refusal(exc))
     stored = f", {len(files)} file(s) stored sealed" if files else ""
     print(f"task {task.id}: {task.system} {task.action} done ({task.result}){stored}")
     return 0
@@ -98,6 +98,6 @@ def run_reassign(args: argparse.Namespace) -> int:
             desk(), task_id=args.id, assignee=args.owner, actor=actor(), now=utcnow()
         )
     except REFUSALS as exc:
-        return fail(str(exc))
+        return fail(refusal(exc))
     print(f"task {task.id}: now with {task.assignee}")
     return 0

@@ -18,7 +18,7 @@ def test_the_secretariat_records_the_clients_consent(
 ) -> None:
     reference = new_case(build_desk(load_settings())).reference
     code, out, _ = run_cli(["cases", "show", reference], capsys)
-    assert code == 0 and "client_may_be_informed unknown" in out
+    assert code == 0 and "client_may_be_informed  unknown" in out
     code, out, _ = run_cli(["cases", "consent", reference, "yes", "--note", "telefonisch"], capsys)
     assert code == 0 and out.strip() == f"{reference}: awaiting_identity"
     code, out, _ = run_cli(["cases", "show", reference, "--json"], capsys)
@@ -29,7 +29,7 @@ def test_the_secretariat_records_the_clients_consent(
     assert event["actor"].startswith("cli:")
     code, out, _ = run_cli(["cases", "consent", reference, "no"], capsys)
     code, out, _ = run_cli(["cases", "show", reference], capsys)
-    assert "client_may_be_informed no" in out
+    assert "client_may_be_informed  no" in out
     code, _, err = run_cli(["cases", "consent", reference, "misschien"], capsys)
     assert code == 2 and "invalid choice" in err
     code, _, err = run_cli(["cases", "consent", "DSR-2026-9999", "yes"], capsys)
