@@ -4,8 +4,10 @@ Each row holds HMAC-SHA256, under a key kept outside the database, over its cont
 previous row's hash: someone who can write the database but not read the key cannot recompute
 the chain after editing a row. After each commit that extends the chain its head (last id and
 hash) is recorded in a file beside the key (and the daily digest carries it), so removing the
-last rows shows too. A free-text note is sealed and enters the hash through its keyed digest
-(`note_mac`), so the retention purge can clear it and the chain still verifies.
+last rows shows too. The file also names the trail it belongs to (the hash of its first event):
+a second database whose files share the folder cannot move it. A free-text note is sealed and
+enters the hash through its keyed digest (`note_mac`), so the retention purge can clear it and
+the chain still verifies.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _CHAIN = "dsr_audit_chain"
 _HEAD = (
     select(col(AuditEvent.id), col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
 )
+_FIRST = select(col(AuditEvent.hash)).order_by(col(AuditEvent.id)).limit(1)
 _TABLE: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 # On the table (Core): plain INSERTs, without the ORM's bulk-insert machinery.
 _APPEND_ONE = insert(_TABLE).returning(_TABLE.c.id)
@@ -47,20 +50,31 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 @dataclass(frozen=True)
 class ChainHead:
-    """The last event of the chain: its id and hash."""
+    """The last event of the chain: its id and hash; `first`, the hash of the chain's first
+    event, says which trail it is the head of (empty when not known, as in a digest)."""
 
     event_id: int
     hash: str
+    first: str = ""
 
     def line(self) -> str:
         return f"{self.event_id} {self.hash}"
 
+    def record(self) -> str:
+        """The head file's line: the head, and the trail it belongs to."""
+        return f"{self.line()} {self.first}" if self.first else self.line()
+
     @classmethod
     def parse(cls, line: str) -> ChainHead:
-        event_id, digest = line.split()
-        if len(digest) != len(GENESIS):
+        event_id, digest, *rest = line.split()
+        first = rest[0] if len(rest) == 1 else ""
+        if len(rest) > 1 or not event_id.isdigit() or {len(digest), len(first) or 64} != {64}:
             raise ValueError(f"not an audit chain head: {line!r}")
-        return cls(int(event_id), digest)
+        return cls(int(event_id), digest, first)
+
+
+class HeadOfAnotherTrail(Exception):
+    """The head file records the head of another trail (another database's)."""
 
 
 def _content(
@@ -174,7 +188,8 @@ def _write_events(session: Session) -> None:
         last_id = session.execute(_APPEND_ONE, rows[0]).scalar_one()
     else:
         last_id = session.execute(_APPEND, rows).scalars().all()[-1]
-    chain.written = ChainHead(int(last_id), rows[-1]["hash"])
+    first = session.execute(_FIRST).scalar_one()
+    chain.written = ChainHead(int(last_id), rows[-1]["hash"], str(first))
 
 
 @listens_for(DeskSession, "after_commit")
@@ -188,6 +203,14 @@ def _record_head(session: Session) -> None:
         return
     try:
         record_head(head_file, head)
+    except HeadOfAnotherTrail:
+        # Two databases with their files in one folder: the head stays that of the trail it
+        # was recorded for, and this one is not protected until it gets a folder of its own.
+        logger.error(
+            "audit: %s records the trail of another database; give each database its own "
+            "DSR_VAR_DIR (this trail's head is not recorded)",
+            head_file,
+        )
     except OSError:
         # The commit stands; the next commit writes the head again. Loud, as the file is what
         # shows rows removed from the end of the trail.
@@ -207,15 +230,20 @@ _RECORDING = threading.Lock()
 
 def record_head(path: Path, head: ChainHead) -> None:
     """Write `head` (mode 0600, replaced atomically) unless the file already records a later
-    event (another thread or process committed after this one)."""
+    event (another thread or process committed after this one). A file that records another
+    trail is left alone (HeadOfAnotherTrail); a head without its trail keeps the file's."""
     with _RECORDING:
         current = read_head(path)
+        if current is not None and current.first and head.first and current.first != head.first:
+            raise HeadOfAnotherTrail(str(path))
         if current is not None and current.event_id >= head.event_id:
             return
+        if current is not None and not head.first:
+            head = ChainHead(head.event_id, head.hash, current.first)
         descriptor, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(head.line() + "\n")
+                handle.write(head.record() + "\n")
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -225,7 +253,9 @@ def record_head(path: Path, head: ChainHead) -> None:
 def chain_head(*, session: Session) -> ChainHead | None:
     """The last event of the chain as the database holds it now."""
     found = session.execute(_HEAD).first()
-    return ChainHead(int(found[0]), str(found[1])) if found else None
+    if found is None:
+        return None
+    return ChainHead(int(found[0]), str(found[1]), str(session.execute(_FIRST).scalar_one()))
 
 
 def clear_notes(*, session: Session, case_id: int) -> None:
@@ -293,13 +323,16 @@ def verify_chain(
     """Walk the chain; return how many rows were checked and the first that does not match.
 
     `head` is the head recorded outside the database (the head file, a digest): the chain must
-    still reach it with the same hash, else rows were removed from its end or rewritten."""
+    still reach it with the same hash, else rows were removed from its end or rewritten; and
+    the chain must start where the head's trail starts, else it is another database's."""
     key = engine_audit(session.get_bind()).key
     expected_prev, keyed_seen, count = GENESIS, False, 0
     last: AuditEvent | None = None
     at_head: str | None = None
+    first: str | None = None
     for event in iter_events(session=session):
         count += 1
+        first = first or event.hash
         problem = _check(key, event, expected_prev, keyed_seen)
         if problem is not None:
             return count, ChainBreak(event.id or 0, event.at, problem)
@@ -310,6 +343,12 @@ def verify_chain(
     if head is None:
         return count, None
     last_id = last.id or 0 if last is not None else 0
+    if head.first and first is not None and not hmac.compare_digest(first, head.first):
+        problem = (
+            "the recorded head is of another trail: its first event differs (the head of "
+            "another database in the same folder, or this trail rewritten from its start)"
+        )
+        return count, ChainBreak(head.event_id, None, problem)
     if last_id < head.event_id:
         problem = f"the trail ends at event {last_id}; the recorded head is event {head.event_id}"
         return count, ChainBreak(head.event_id, None, f"rows missing at the end: {problem}")

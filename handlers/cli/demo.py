@@ -2,8 +2,9 @@
 
 The listener runs on a free loopback port inside this process; the samples arrive over a real
 SMTP conversation; the outbox worker writes the replies into a Maildir. By default everything
-lands in a fresh demo store under DSR_VAR_DIR/demo, so a real queue is never touched;
-`--in-place` uses the configured database instead (replies still go to the Maildir).
+lands in a fresh demo store: DSR_VAR_DIR/demo is the demo's own var dir (database, keys, audit
+head, outbox), so a real queue and its audit trail are never touched; `--in-place` uses the
+configured database instead (replies still go to the Maildir).
 """
 
 from __future__ import annotations
@@ -135,11 +136,23 @@ def demo_settings(*, in_place: bool) -> Settings:
         return load_settings(smtp_relay="")
     store = configured.var_dir / "demo"
     shutil.rmtree(store, ignore_errors=True)
+    # Its own var dir, not only its own database: the keys that seal it and the file that
+    # records its audit trail's head belong to it (the configured ones belong to the real one).
     return load_settings(
+        var_dir=str(store),
         database_url=f"sqlite:///{store / 'dsr.db'}",
         outbox_dir=str(store / "outbox"),
         smtp_relay="",
     )
+
+
+def look_around(config: Settings) -> str:
+    """The settings that open the demo store (its database follows DSR_VAR_DIR unless
+    DSR_DATABASE_URL is set, say in .env)."""
+    prefix = f"DSR_VAR_DIR={config.var_dir}"
+    if "database_url" in load_settings().model_fields_set:
+        prefix += f" DSR_DATABASE_URL={config.database_url}"
+    return prefix
 
 
 def build_mail(sample: Sample, *, to: str, reply_to: EmailMessage | None = None) -> EmailMessage:
@@ -249,4 +262,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nReplies / antwoorden: {len(written)} mail(s) in {new}")
     for path in written:
         print(f"  {path}")
+    if not args.in_place:
+        print(f"\nLook around / rondkijken: {look_around(config)} uv run dsr review list")
     return 0 if all(answer.startswith("2") for _, answer in answers) else 1

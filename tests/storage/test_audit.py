@@ -1,5 +1,6 @@
 import hashlib
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from storage.audit import (
     GENESIS,
     KEYED,
     PLAIN,
+    ChainHead,
     append_event,
     clear_notes,
     iter_events,
@@ -108,6 +110,51 @@ def test_removing_the_last_rows_is_detected_through_the_recorded_head(
         count, broken = verify_chain(session=session, head=head)
     assert count == 3 and broken is not None and "missing at the end" in broken.problem
     engine.dispose()
+
+
+def test_a_second_database_sharing_the_head_file_cannot_move_it(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The demo, or any other database whose files share the folder, once wrote its own head
+    into the real trail's head file: the real trail then looked truncated."""
+    head_file = tmp_path / "audit.head"
+    real = _keyed(db_url, head_file)
+    _fill(real, 3)
+    other = _keyed(f"sqlite:///{tmp_path}/other.db", head_file)
+    with caplog.at_level(logging.ERROR, logger="dsr.audit"):
+        with transaction(other) as session:  # its own first event: another trail
+            append_event(session=session, at=T, actor="demo", action="test")
+        _fill(other, 7)
+    assert "records the trail of another database" in caplog.text
+    head = read_head(head_file)
+    assert head is not None and head.event_id == 3
+    with transaction(real) as session:
+        assert verify_chain(session=session, head=head) == (3, None)
+    with transaction(other) as session:
+        _, broken = verify_chain(session=session, head=head)
+    assert broken is not None and "another trail" in broken.problem
+    with real.begin() as connection:  # truncation of the real trail still shows
+        connection.execute(text("DELETE FROM audit_event WHERE id > 1"))
+    with transaction(real) as session:
+        _, broken = verify_chain(session=session, head=head)
+    assert broken is not None and "missing at the end" in broken.problem
+    real.dispose()
+    other.dispose()
+
+
+def test_a_head_file_written_before_it_named_its_trail_is_taken_over_by_the_next_commit(
+    db_url: str, tmp_path: Path
+) -> None:
+    head_file = tmp_path / "audit.head"
+    engine = _keyed(db_url, head_file)
+    _fill(engine, 2)
+    before = read_head(head_file)
+    assert before is not None and before.first
+    head_file.write_text(before.line() + "\n", encoding="ascii")
+    _fill(engine, 1)
+    after = read_head(head_file)
+    assert after is not None and (after.event_id, after.first) == (3, before.first)
+    assert ChainHead.parse(before.line()) == ChainHead(2, before.hash)
 
 
 def _plain_sha256(prev: str, row: Any) -> str:
