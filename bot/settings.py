@@ -162,14 +162,30 @@ class Settings(BaseSettings):
     def _addresses(self) -> Settings:
         if not self.mailboxes:
             raise ValueError("DSR_MAILBOX_ADDRESSES: give at least one address")
-        for address in (*self.mailboxes, self.from_address, self.secretariat_address):
+        named = (
+            *(("DSR_MAILBOX_ADDRESSES", a) for a in self.mailboxes),
+            ("DSR_FROM_ADDRESS", self.from_address),
+            ("DSR_SECRETARIAT_ADDRESS", self.secretariat_address),
+        )
+        for name, address in named:
             if address and "@" not in address:
-                raise ValueError(f"mail address {address!r} has no @; check DSR_* addresses")
+                raise ValueError(f"{name}: mail address {address!r} has no @")
         if self.slack_bot_token and not self.slack_app_token and not self.slack_signing_secret:
             raise ValueError(
                 "SLACK_SIGNING_SECRET: required in HTTP mode (SLACK_BOT_TOKEN set, "
                 "no SLACK_APP_TOKEN)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _files_under_var_dir(self) -> Settings:
+        """DSR_VAR_DIR holds the embedded default's files: the database and the outbox follow
+        it unless DSR_DATABASE_URL or DSR_OUTBOX_DIR is set itself."""
+        if "var_dir" in self.model_fields_set:
+            if "database_url" not in self.model_fields_set:
+                self.database_url = f"sqlite:///{self.var_dir.as_posix()}/dsr.db"
+            if "outbox_dir" not in self.model_fields_set:
+                self.outbox_dir = self.var_dir / "outbox"
         return self
 
     @property
@@ -206,8 +222,22 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for error in exc.errors():
             message = str(error["msg"]).removeprefix("Value error, ")
-            name = ".".join(str(p) for p in error["loc"])
-            lines.append(
-                message if message.startswith(("DSR_", "SLACK_")) else f"{name}: {message}"
-            )
+            if message.startswith(("DSR_", "SLACK_")) or not error["loc"]:
+                lines.append(message)
+            else:
+                lines.append(f"{setting_name(error['loc'])}: {message}")
         raise SettingsError("; ".join(lines)) from None
+
+
+def setting_name(loc: tuple[int | str, ...]) -> str:
+    """The name an operator sets for the field at `loc`: DSR_<FIELD>, or Slack's own name."""
+    field = str(loc[0])
+    info = Settings.model_fields.get(field)
+    if info is None:  # reported under its alias (SLACK_BOT_TOKEN) or not a field at all
+        return field.upper() if field.upper().startswith(("DSR_", "SLACK_")) else field
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    if isinstance(alias, str):
+        return alias
+    return f"DSR_{field.upper()}"
