@@ -179,6 +179,25 @@ def _first(sentences: list[tuple[str, str]], test: Callable[[str], object]) -> s
     return next((raw for raw, plain in sentences if test(plain)), None)
 
 
+def _best(sentences: list[tuple[str, str]], cue: re.Pattern[str], item: str) -> str | None:
+    """The sentence that says most about `item`: for the kinds of data, the one naming the
+    most of them ("naam, adres en BSN" over a passing "salarisstrook"); for the numbers, the
+    first that counts in digits ("1 persoon" over "een van uw medewerkers"); else the first
+    that speaks of it."""
+    if item == "data_categories":
+        counts = [(len(set(cue.findall(plain))), raw) for raw, plain in sentences]
+        most = max((count for count, _ in counts), default=0)
+        return next((raw for count, raw in counts if count == most), None) if most else None
+    if item == "numbers":
+        digits = _first(sentences, lambda s: any(m[:1].isdigit() for m in _counts(cue, s)))
+        return digits or _first(sentences, cue.search)
+    return _first(sentences, cue.search)
+
+
+def _counts(cue: re.Pattern[str], plain: str) -> list[str]:
+    return [match.group(0) for match in cue.finditer(plain)]
+
+
 def _yes_no(item: str, plain: str) -> str:
     negated = bool(_NEGATION.search(plain))
     if item == "encrypted" and re.search(r"\b(?:onversleuteld|unencrypted)\b", plain):
@@ -213,7 +232,7 @@ def extract(text: str) -> dict[str, Fact]:
     if occurred:
         found["occurred_at"] = Fact(occurred, occurred)
     for item, cue in _CUES.items():
-        sentence = _first(sentences, cue.search)
+        sentence = _best(sentences, cue, item)
         if sentence is None:
             continue
         if item in YES_NO:
