@@ -208,6 +208,13 @@ def run_notice(args: argparse.Namespace) -> int:
     except REFUSALS as exc:
         return fail(str(exc))
     rendered = draft_notice(breach, language=args.language)
+    if breach.subjects_told is not True:
+        decided = "not to tell them" if breach.subjects_told is False else "nothing yet"
+        print(
+            f"dsr: note: the decision on telling the people concerned is {decided}; this is a "
+            "draft only (dsr breaches decide records the decision)",
+            file=sys.stderr,
+        )
     print(f"Subject: {rendered.subject}\n\n{rendered.text}")
     return 0
 

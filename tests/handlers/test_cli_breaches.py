@@ -67,14 +67,17 @@ def test_the_breach_track_from_a_terminal(
     code, _, err = run_cli(["breaches", "decide", "DL-2026-0999", "--ap", "ja", "--subjects",
                             "nee", "--reasons", "zomaar wat redenen"], capsys)  # fmt: skip
     assert code == 1 and "unknown breach DL-2026-0999" in err
+    # before the decision the draft is printed with a note that nothing is decided yet
+    code, out, err = run_cli(["breaches", "notice", reference], capsys)
+    assert code == 0 and "Subject:" in out and "nothing yet" in err
     code, out, _ = run_cli(
         ["breaches", "decide", reference, "--ap", "ja", "--subjects", "ja", "--ap-number",
          "M-123", "--reasons", "Salarisgegevens bij een derde: risico voor de betrokkenen."],
         capsys,
     )  # fmt: skip
     assert code == 0 and "breaches notice" in out
-    code, out, _ = run_cli(["breaches", "notice", reference, "--language", "en"], capsys)
-    assert code == 0 and "What happened" in out
+    code, out, err = run_cli(["breaches", "notice", reference, "--language", "en"], capsys)
+    assert code == 0 and "What happened" in out and err == ""
 
     code, out, _ = run_cli(["breaches", "new", "--reporter", "p.bakker@proambt.nl",
                             "--nature", "Laptop gestolen uit de auto", "--encrypted", "ja"],
