@@ -13,18 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.settings import load_settings
-from handlers.cli import main
 from handlers.runtime import build_desk
 from storage.models import Message
 from storage.sealing import generate_key
 from tests.factories import T0, new_case
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
+from tests.handlers.test_cli import run_cli
 
 
 @pytest.fixture
