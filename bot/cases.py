@@ -25,14 +25,11 @@ from storage.references import allocate_reference
 
 class UnknownCase(LookupError):
     """`listing` is how the reader lists cases: Slack's `/dsr list` unless the caller (the
-    terminal: `dsr cases list`) says otherwise, see `pointing_to`."""
+    terminal: `dsr cases list`) says otherwise."""
 
     def __init__(self, reference: str, *, listing: str = "/dsr list") -> None:
         super().__init__(f"unknown case {reference}; see the list of cases ({listing})")
         self.reference = reference
-
-    def pointing_to(self, listing: str) -> str:
-        return str(UnknownCase(self.reference, listing=listing))
 
 
 class ActionRefused(ValueError):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -130,12 +130,7 @@ def insert_for(dialect: str) -> Any:
     """The dialect's INSERT, which offers ON CONFLICT DO NOTHING/UPDATE (PostgreSQL, SQLite):
     the one way the exactly-once rows (reminders, breach alerts, inbound mail, the IMAP
     cursor) are written."""
-    if dialect == "postgresql":
-        # imported on use: a one-mail `dsr ingest` on SQLite need not load it (about 20 ms)
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert
-    return sqlite.insert
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def is_postgres(engine: Engine) -> bool:

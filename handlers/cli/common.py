@@ -54,7 +54,9 @@ def refusal(exc: Exception) -> str:
     `dsr cases list`, not at Slack's `/dsr list`."""
     from bot.cases import UnknownCase
 
-    return exc.pointing_to(CASE_LIST) if isinstance(exc, UnknownCase) else str(exc)
+    if isinstance(exc, UnknownCase):
+        return str(UnknownCase(exc.reference, listing=CASE_LIST))
+    return str(exc)
 
 
 def parse_moment(value: str, *, tz: tzinfo | None = None) -> datetime:

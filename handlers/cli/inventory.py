@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bot.inventory import Inventory, InventoryError, InventoryMissing, load_inventory, to_json
+from bot.inventory import InventoryError, InventoryMissing, load_inventory, to_json
 from handlers.cli.common import fail, print_json, settings
 
 EX_CONFIG = 78
@@ -27,18 +27,12 @@ def register(commands: Any) -> None:
     show.set_defaults(func=run_show)
 
 
-def _load(path: Path) -> Inventory | int:
-    try:
-        return load_inventory(path)
-    except (InventoryError, InventoryMissing) as exc:
-        return fail(str(exc), EX_CONFIG)
-
-
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.file or settings().inventory_file
-    inventory = _load(path)
-    if isinstance(inventory, int):
-        return inventory
+    try:
+        inventory = load_inventory(path)
+    except (InventoryError, InventoryMissing) as exc:
+        return fail(str(exc), EX_CONFIG)
     print(f"{path}: {len(inventory.system)} system(s), ok")
     return 0
 
